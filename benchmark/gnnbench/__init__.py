@@ -1,0 +1,16 @@
+"""gnnbench: a dataset and benchmark suite for learned molecular-dynamics integrators.
+
+The pipeline, one sub-package per stage:
+
+    generate  LAMMPS trajectories -> dump files -> frames      (gnnbench.generate)
+    package   frames -> parquet shards, splits, manifest, card (gnnbench.package)
+    load      verify, install into the HF cache, PyG adapter   (gnnbench.load)
+
+Units inside the data are LAMMPS ``metal`` units (Å, ps, eV, Å/ps, K, bar); strides Δt are
+given in fs in the task API.
+"""
+
+__version__ = "0.1.0"
+
+DATASET_REPO = "gnnmd/al-eam"
+DATASET_VERSION = "1.0.0"

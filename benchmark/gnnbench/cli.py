@@ -1,0 +1,102 @@
+"""The ``gnnbench`` command line. Each command is a thin wrapper over one pipeline module."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_DATA_DIR = Path("datasets/al-eam")
+
+
+@click.group()
+@click.version_option(package_name="gnnbench")
+def main() -> None:
+    """gnnbench: a dataset and benchmark for learned molecular-dynamics integrators."""
+
+
+@main.group()
+def data() -> None:
+    """Build, check, install and publish the gnnmd/al-eam dataset."""
+
+
+@data.command("build")
+@click.option("--config", "config_name", default="mini", show_default=True, help="config name (mini, full) or a YAML file")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True, help="dataset directory")
+@click.option("--jobs", "-j", type=int, default=None, help="temperatures simulated in parallel [default: number of cores]")
+@click.option("--keep-dumps", is_flag=True, help="keep the LAMMPS dump files under .work/ after sharding")
+@click.option("--no-progress", is_flag=True, help="no progress bars")
+def data_build(config_name: str, out: Path, jobs: int | None, keep_dumps: bool, no_progress: bool) -> None:
+    """Generate a config with LAMMPS into OUT (resumes an interrupted build)."""
+    from .generate.build import build
+
+    build(config_name, out, jobs=jobs, keep_dumps=keep_dumps, show_progress=not no_progress)
+
+
+@data.command("convert")
+@click.argument("dumps", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="output directory for the parquet files")
+@click.option("--no-velocities", is_flag=True, help="accept dumps without vx vy vz")
+def data_convert(dumps: tuple[Path, ...], out: Path, no_velocities: bool) -> None:
+    """Convert LAMMPS text dumps into parquet frames (the reader the build uses)."""
+    from .generate.dump_reader import DumpFormatError
+    from .package.convert import convert_dump
+
+    for dump in dumps:
+        try:
+            target, n_frames = convert_dump(dump, out, velocities=not no_velocities)
+        except (DumpFormatError, FileNotFoundError) as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"{dump} -> {target} ({n_frames} frames)")
+
+
+@data.command("verify")
+@click.argument("root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR)
+def data_verify(root: Path) -> None:
+    """Check every file of a built dataset against its sha256 manifest."""
+    from .package.manifest import read_manifest, verify
+
+    try:
+        problems = verify(root)
+        n_files = len(read_manifest(root)["files"])
+    except (FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    if problems:
+        for problem in problems:
+            click.echo(f"FAIL {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {n_files} files match {root / 'manifest.json'}")
+
+
+@data.command("install")
+@click.argument("root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR)
+@click.option("--config", "configs", multiple=True, help="config(s) to install [default: all built]")
+def data_install(root: Path, configs: tuple[str, ...]) -> None:
+    """Register a built dataset in the local HF datasets cache (works offline afterwards)."""
+    from .load.install import install
+
+    try:
+        for name, path in install(root, configs or None).items():
+            click.echo(f"installed gnnmd/al-eam config {name!r} -> {path}")
+    except (FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo('load it with: load_dataset("gnnmd/al-eam", "<config>")  (HF_HUB_OFFLINE=1 works)')
+
+
+@data.command("push")
+@click.argument("root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR)
+@click.option("--repo", default="gnnmd/al-eam", show_default=True)
+@click.option("--revision", default=None, help="tag to create for this upload, e.g. v1.0.0")
+@click.option("--dry-run", is_flag=True, help="list what would be uploaded, upload nothing")
+def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> None:
+    """Upload a verified dataset to the Hugging Face hub (huggingface_hub)."""
+    from .package.hub import push
+
+    try:
+        plan = push(root, repo, revision=revision, dry_run=dry_run)
+    except (FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    for name in plan["files"]:
+        click.echo(f"{'would upload' if dry_run else 'uploaded'} {name}")
+    click.echo(f"{len(plan['files'])} files, {plan['bytes'] / 1e6:.1f} MB -> {repo} (tag {plan['tag']})")

@@ -1,0 +1,1 @@
+"""Stage 1: run LAMMPS and read its dump files (config -> simulation -> frames)."""

@@ -1,0 +1,173 @@
+"""``gnnbench data build``: simulate every temperature of a config, in parallel, resumably.
+
+Layout of the output directory (a Hugging Face dataset repository)::
+
+    README.md                         dataset card (generated from DATASET_CARD.md)
+    manifest.json                     sha256 and size of every file, per-config provenance
+    recipes/<config>.yaml             the build config used, byte for byte
+    data/<config>/<split>-T0300K.parquet
+    .work/<config>/T0300K/            LAMMPS input, thermo.csv, markers (not published)
+
+Resume: a temperature is finished when ``.work/<config>/<T>/shards.json`` exists and every
+shard it lists has the recorded sha256. A rerun of the same command skips finished
+temperatures, re-converts a trajectory whose dumps are complete, and re-simulates (from the
+start, with the same seed) one that was interrupted. LAMMPS runs on one rank per temperature,
+so every trajectory is deterministic and the shards are byte-identical from run to run.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import queue as queue_module
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..package.card import write_card
+from ..package.manifest import write_manifest
+from ..package.shards import trajectory_id, write_trajectory_shards
+from ..package.splits import SPLITS
+from .config import BuildConfig, load_config
+from .lammps_runtime import sha256_file
+from .simulate import is_simulated, simulate_temperature
+
+SHARDS_MARKER = "shards.json"
+
+
+def work_dir_of(root: Path, config: BuildConfig, temperature_K: float) -> Path:
+    return root / ".work" / config.name / trajectory_id(temperature_K)
+
+
+def is_finished(root: Path, work_dir: Path) -> bool:
+    marker = work_dir / SHARDS_MARKER
+    if not marker.is_file():
+        return False
+    shards = json.loads(marker.read_text())["shards"]
+    return all((root / name).is_file() and sha256_file(root / name) == info["sha256"] for name, info in shards.items())
+
+
+def build_temperature(config_path: str, temperature_K: float, root: str, keep_dumps: bool, progress_queue=None) -> dict:
+    """Simulate (unless already done) and shard one temperature. Runs in a worker process."""
+    config = load_config(config_path)
+    root_path = Path(root)
+    work_dir = work_dir_of(root_path, config, temperature_K)
+
+    def report(done: int, total: int) -> None:
+        if progress_queue is not None and (done % 10 == 0 or done == total):
+            progress_queue.put((temperature_K, done, total))
+
+    if not is_simulated(work_dir):
+        simulate_temperature(config, temperature_K, work_dir, progress=report)
+    written = write_trajectory_shards(config, temperature_K, work_dir, root_path)
+    record = {
+        "temperature_K": temperature_K,
+        "shards": {name: {"rows": rows, "sha256": sha256_file(root_path / name)} for name, rows in written.items()},
+    }
+    (work_dir / SHARDS_MARKER).write_text(json.dumps(record, indent=2) + "\n")
+    if not keep_dumps:
+        for dump in work_dir.glob("*.dump"):
+            dump.unlink()
+    return record
+
+
+def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: bool = False, show_progress: bool = True) -> dict:
+    """Build (or resume) one config into ``root``; return the manifest."""
+    config = load_config(config_name)
+    config_path = str(config_name if Path(str(config_name)).suffix else Path(__file__).resolve().parent.parent / "configs" / f"{config_name}.yaml")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = jobs or min(len(config.temperatures_K), os.cpu_count() or 1)
+
+    pending = [t for t in config.temperatures_K if not is_finished(root, work_dir_of(root, config, t))]
+    skipped = len(config.temperatures_K) - len(pending)
+    if skipped:
+        print(f"resuming: {skipped} of {len(config.temperatures_K)} temperatures already built")
+    started = time.perf_counter()
+    if pending:
+        _run_parallel(config_path, pending, root, jobs, keep_dumps, show_progress)
+    elapsed = time.perf_counter() - started
+
+    recipe = root / "recipes" / f"{config.name}.yaml"
+    recipe.parent.mkdir(parents=True, exist_ok=True)
+    recipe.write_text(config.source_text)
+    summaries = {}
+    for recipe_path in sorted((root / "recipes").glob("*.yaml")):  # every config built into root
+        summaries[recipe_path.stem] = _config_summary(root, load_config(recipe_path))
+    write_card(root, summaries)
+    manifest = write_manifest(root, summaries)
+    print(f"built config {config.name!r} into {root} in {elapsed:.1f} s ({len(pending)} temperatures simulated, {jobs} processes)")
+    return manifest
+
+
+def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs: int, keep_dumps: bool, show_progress: bool) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        progress_queue = manager.Queue()
+        futures = {
+            pool.submit(build_temperature, config_path, t, str(root), keep_dumps, progress_queue): t for t in temperatures
+        }
+        bars = {
+            t: tqdm(total=1, desc=f"{trajectory_id(t)}", unit="frame", position=k, leave=True, disable=not show_progress)
+            for k, t in enumerate(temperatures)
+        }
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                _drain(progress_queue, bars)
+                for future in done:
+                    future.result()  # re-raise a worker's error here, naming nothing lost
+                    bar = bars[futures[future]]
+                    bar.n = bar.total
+                    bar.set_postfix_str("sharded")
+                    bar.refresh()
+        finally:
+            for bar in bars.values():
+                bar.close()
+
+
+def _drain(progress_queue, bars) -> None:
+    while True:
+        try:
+            temperature, done, total = progress_queue.get_nowait()
+        except queue_module.Empty:
+            return
+        bar = bars[temperature]
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+
+def _config_summary(root: Path, config: BuildConfig) -> dict:
+    """Provenance and sizes of one built config, read from its work markers and shards."""
+    splits = {s: {"rows": 0, "bytes": 0, "files": []} for s in SPLITS}
+    simulation = None
+    for t in config.temperatures_K:
+        work_dir = work_dir_of(root, config, t)
+        marker = work_dir / SHARDS_MARKER
+        if not marker.is_file():
+            raise RuntimeError(f"{config.name}: temperature {t} K is not built ({marker} missing)")
+        for name, info in json.loads(marker.read_text())["shards"].items():
+            split = name.split("/")[-1].rsplit("-", 1)[0]
+            splits[split]["rows"] += info["rows"]
+            splits[split]["bytes"] += (root / name).stat().st_size
+            splits[split]["files"].append(name)
+        simulation = json.loads((work_dir / "simulation.json").read_text())
+    return {
+        "recipe": f"recipes/{config.name}.yaml",
+        "recipe_sha256": config.sha256,
+        "description": config.description,
+        "n_atoms": config.n_atoms,
+        "lammps_version": simulation["lammps_version"],
+        "potential": config.potential,
+        "potential_sha256": simulation["potential_sha256"],
+        "dt_fs": list(config.dt_fs),
+        "train_temperatures_K": list(config.train_temperatures_K),
+        "held_out_temperatures_K": list(config.held_out_temperatures_K),
+        "splits": {s: {**v, "files": sorted(v["files"])} for s, v in splits.items()},
+    }
+

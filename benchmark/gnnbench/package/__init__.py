@@ -1,0 +1,1 @@
+"""Stage 2: turn frames into a Hugging Face dataset repository (shards, splits, manifest, card)."""

@@ -1,0 +1,141 @@
+"""Turn one simulated trajectory (dumps + thermo) into parquet shards, one per split.
+
+Shard names follow the Hugging Face layout ``data/<config>/<split>-T<temperature>K.parquet``,
+so the dataset card's ``data_files`` globs (``data/mini/train-*.parquet``) pick them up.
+Shards are written to a temporary name and renamed, so a killed build never leaves a
+half-written shard under its final name. Writing is deterministic: the same frames give the
+same bytes (no timestamps; fixed row groups, compression and encodings).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..generate.config import BuildConfig
+from ..generate.dump_reader import LammpsDumpReader
+from .schema import SCHEMA
+from .splits import SPLITS, split_of, target_offsets
+
+ALUMINIUM_Z = 13
+DESCRIPTOR_COLUMNS = {"csp": "c_csp", "cna": "c_cna", "q4": "c_q[1]", "q6": "c_q[2]", "cn": "c_cn"}
+
+
+def trajectory_id(temperature_K: float) -> str:
+    return f"T{int(round(temperature_K)):04d}K"
+
+
+def shard_path(config: BuildConfig, split: str, temperature_K: float) -> str:
+    """Path of a shard relative to the dataset root."""
+    return f"data/{config.name}/{split}-{trajectory_id(temperature_K)}.parquet"
+
+
+def read_thermo(path: Path) -> dict[int, dict[str, float]]:
+    with open(path, newline="") as handle:
+        return {int(row["step"]): {k: float(v) for k, v in row.items() if k != "step"} for row in csv.DictReader(handle)}
+
+
+def trajectory_rows(config: BuildConfig, temperature_K: float, work_dir: Path) -> dict[str, list[dict]]:
+    """Rows (dicts following :data:`SCHEMA`) of one trajectory, grouped by split."""
+    anchors = LammpsDumpReader(work_dir / "anchors.dump", required=("id", "type", "positions", "vx", *DESCRIPTOR_COLUMNS.values()))
+    targets = LammpsDumpReader(work_dir / "targets.dump", required=("id", "positions", "vx", "vy", "vz"))
+    thermo = read_thermo(work_dir / "thermo.csv")
+    offsets = target_offsets(config)
+    rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for anchor in anchors:
+        split = split_of(config, temperature_K, anchor.timestep)
+        if split is None:
+            raise ValueError(f"{anchors.path}: frame at step {anchor.timestep} belongs to no split")
+        r0 = anchor.unwrapped_positions()
+        future = [targets[targets.index_of(anchor.timestep + o)] for o in offsets]
+        for frame in future:
+            if not np.array_equal(frame.ids, anchor.ids):
+                raise ValueError(f"{targets.path}: atom ids at step {frame.timestep} differ from the anchor's")
+        th0 = thermo[anchor.timestep]
+        th = [thermo[f.timestep] for f in future]
+        row = {
+            "trajectory_id": trajectory_id(temperature_K),
+            "split": split,
+            "thermostat_temperature_K": float(temperature_K),
+            "anchor_index": anchor.timestep // round(config.anchor_interval_fs / config.timestep_fs),
+            "step": anchor.timestep,
+            "time_fs": anchor.timestep * config.timestep_fs,
+            "n_atoms": len(r0),
+            "atom_id": anchor.ids.astype(np.int32),
+            "species": np.full(len(r0), ALUMINIUM_Z, np.int8),
+            "positions": r0,
+            "velocities": anchor.velocities(),
+            "csp": anchor.column("c_csp").astype(np.float32),
+            "cna": anchor.column("c_cna").astype(np.int8),
+            "q4": anchor.column("c_q[1]").astype(np.float32),
+            "q6": anchor.column("c_q[2]").astype(np.float32),
+            "cn": anchor.column("c_cn").astype(np.int16),
+            "cell": anchor.cell,
+            "cell_origin": anchor.origin,
+            "temperature_K": th0["temp"],
+            "pressure_bar": th0["press"],
+            "volume_A3": th0["vol"],
+            "potential_energy_eV": th0["pe"],
+            "kinetic_energy_eV": th0["ke"],
+            "dt_fs": np.asarray(config.dt_fs, np.int32),
+            "target_time_fs": [f.timestep * config.timestep_fs for f in future],
+            "target_displacement": np.stack([f.unwrapped_positions() - r0 for f in future]).astype(np.float32),
+            "target_velocities": np.stack([f.velocities() for f in future]).astype(np.float32),
+            "target_cell": np.stack([f.cell for f in future]),
+            "target_temperature_K": [t["temp"] for t in th],
+            "target_pressure_bar": [t["press"] for t in th],
+            "target_volume_A3": [t["vol"] for t in th],
+            "target_potential_energy_eV": [t["pe"] for t in th],
+            "target_kinetic_energy_eV": [t["ke"] for t in th],
+        }
+        rows[split].append(row)
+    return rows
+
+
+def rows_to_table(rows: list[dict]) -> pa.Table:
+    """Arrow table with :data:`SCHEMA`; numpy arrays become (nested) lists column by column."""
+    columns = {}
+    for field in SCHEMA:
+        values = [row[field.name] for row in rows]
+        columns[field.name] = pa.array([v.tolist() if isinstance(v, np.ndarray) else v for v in values], type=field.type)
+    return pa.table(columns, schema=SCHEMA)
+
+
+def write_shard(table: pa.Table, path: Path, rows_per_row_group: int) -> None:
+    """Write deterministically, to a temporary name first, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(
+        table,
+        tmp,
+        row_group_size=rows_per_row_group,
+        compression="zstd",
+        compression_level=9,
+        use_dictionary=["trajectory_id", "split"],
+        use_byte_stream_split=[f.name for f in SCHEMA if _is_float(f.type)],
+        write_statistics=False,
+    )
+    os.replace(tmp, path)
+
+
+def _is_float(arrow_type: pa.DataType) -> bool:
+    while pa.types.is_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type):
+        arrow_type = arrow_type.value_type
+    return pa.types.is_floating(arrow_type)
+
+
+def write_trajectory_shards(config: BuildConfig, temperature_K: float, work_dir: Path, root: Path) -> dict[str, int]:
+    """Write this trajectory's shards under ``root``; return {relative path: row count}."""
+    written = {}
+    for split, rows in trajectory_rows(config, temperature_K, work_dir).items():
+        if not rows:
+            continue
+        relative = shard_path(config, split, temperature_K)
+        write_shard(rows_to_table(rows), root / relative, config.rows_per_row_group)
+        written[relative] = len(rows)
+    return written
