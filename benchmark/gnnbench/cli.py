@@ -100,3 +100,7 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
     for name in plan["files"]:
         click.echo(f"{'would upload' if dry_run else 'uploaded'} {name}")
     click.echo(f"{len(plan['files'])} files, {plan['bytes'] / 1e6:.1f} MB -> {repo} (tag {plan['tag']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -37,7 +37,7 @@ FIELDS: tuple[Field, ...] = (
     Field("positions", pa.list_(vec3_f64), "[N,3]", "Å", "unwrapped Cartesian positions at the anchor"),
     Field("velocities", pa.list_(vec3_f64), "[N,3]", "Å/ps", "velocities at the anchor"),
     Field("csp", pa.list_(pa.float32()), "[N]", "Å²", "centro-symmetry parameter, LAMMPS `compute centro/atom fcc`"),
-    Field("cna", pa.list_(pa.int8()), "[N]", "", "common neighbour analysis, LAMMPS `compute cna/atom` (0 other, 1 fcc, 2 hcp, 3 bcc, 4 ico, 5 unknown)"),
+    Field("cna", pa.list_(pa.int8()), "[N]", "", "common neighbour analysis, LAMMPS `compute cna/atom` (0 unknown: not 12 or 14 neighbours within the cutoff, 1 fcc, 2 hcp, 3 bcc, 4 ico, 5 other)"),
     Field("q4", pa.list_(pa.float32()), "[N]", "", "Steinhardt Q4, column 1 of LAMMPS `compute orientorder/atom` (12 nearest neighbours); the paper's MYQ[1]"),
     Field("q6", pa.list_(pa.float32()), "[N]", "", "Steinhardt Q6, column 2 of `compute orientorder/atom`; the paper's MYQ[2]"),
     Field("cn", pa.list_(pa.int16()), "[N]", "", "coordination number, LAMMPS `compute coord/atom` within the descriptor cutoff"),

