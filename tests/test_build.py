@@ -134,3 +134,22 @@ def test_manifest_records_potential_and_lammps(mini_dataset):
 def test_mini_is_small(mini_dataset):
     total = sum(p.stat().st_size for p in (mini_dataset / "data").rglob("*.parquet"))
     assert total <= 50e6
+
+
+def test_dataset_card_documents_every_field_with_its_unit():
+    from pathlib import Path
+
+    from gnnbench.package.schema import FIELDS
+
+    card = (Path(__file__).resolve().parents[1] / "DATASET_CARD.md").read_text()
+    for field in FIELDS:
+        line = next((l for l in card.splitlines() if l.startswith(f"| `{field.name}` |")), None)
+        assert line is not None, f"DATASET_CARD.md has no row for field {field.name}"
+        assert f"| {field.unit or '—'} |" in line, f"DATASET_CARD.md gives the wrong unit for {field.name}"
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY_CONFIG.read_text() + "timestep_ps: 0.001\n")
+    with pytest.raises(ValueError, match="unknown keys \\['timestep_ps'\\]"):
+        load_config(bad)
