@@ -77,7 +77,7 @@ def build_temperature(config_path: str, temperature_K: float, root: str, keep_du
 def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: bool = False, show_progress: bool = True) -> dict:
     """Build (or resume) one config into ``root``; return the manifest."""
     config = load_config(config_name)
-    config_path = str(config_name if Path(str(config_name)).suffix else Path(__file__).resolve().parent.parent / "configs" / f"{config_name}.yaml")
+    config_path = str(config.path)  # workers reload the config from its file
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     jobs = jobs or min(len(config.temperatures_K), os.cpu_count() or 1)

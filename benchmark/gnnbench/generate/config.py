@@ -45,6 +45,7 @@ class BuildConfig:
     seed: int
     rows_per_row_group: int
     source_text: str = dataclasses.field(default="", compare=False, repr=False)
+    path: Path | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def n_atoms(self) -> int:
@@ -89,13 +90,13 @@ def load_config(name_or_path: str | Path) -> BuildConfig:
         raise FileNotFoundError(f"no dataset config {str(name_or_path)!r} (packaged configs: {known})")
     text = path.read_text()
     raw = yaml.safe_load(text)
-    fields = {f.name for f in dataclasses.fields(BuildConfig)} - {"source_text"}
+    fields = {f.name for f in dataclasses.fields(BuildConfig)} - {"source_text", "path"}
     unknown, missing = set(raw) - fields, fields - set(raw)
     if unknown or missing:
         raise ValueError(f"{path}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
     for key in ("cells", "dt_fs", "train_temperatures_K", "held_out_temperatures_K"):
         raw[key] = tuple(raw[key])
-    config = BuildConfig(**raw, source_text=text)
+    config = BuildConfig(**raw, source_text=text, path=path.resolve())
     _check(config, path)
     return config
 
