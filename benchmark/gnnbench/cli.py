@@ -102,5 +102,43 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
     click.echo(f"{len(plan['files'])} files, {plan['bytes'] / 1e6:.1f} MB -> {repo} (tag {plan['tag']})")
 
 
+@main.command("score")
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True, help="built dataset directory")
+@click.option("--config", "config_name", default="mini", show_default=True, help="dataset config to score on")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="output folder [default: beside each submission]")
+@click.option("--no-rollouts", is_flag=True, help="skip rollouts")
+@click.option("--no-cost", is_flag=True, help="skip the cost measurement")
+@click.option("--ablation-dt", type=int, default=10, show_default=True, help="Δt (fs) of the ablation table")
+@click.option("--no-progress", is_flag=True)
+def score_command(submissions, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt, no_progress) -> None:
+    """Score TorchScript SUBMISSIONS (submission.pt or its folder) on the al-eam test splits."""
+    import time
+
+    from .predict.submission import SubmissionError
+    from .score.run import ablation_table, score
+
+    started = time.perf_counter()
+    results, failed = [], False
+    for path in submissions:
+        try:
+            target = (out / Path(path).stem) if out and len(submissions) > 1 else out
+            scores = score(path, data_root, config_name, device=device, out_dir=target, rollouts=not no_rollouts,
+                           cost=not no_cost, show_progress=not no_progress)
+        except (SubmissionError, FileNotFoundError) as err:
+            click.echo(f"error: {err}", err=True)
+            failed = True
+            continue
+        results.append(scores)
+        failed |= bool(scores["errors"])
+    table = ablation_table(results, ablation_dt)
+    if table:
+        click.echo("\n" + table)
+    click.echo(f"\nscored {len(results)} of {len(submissions)} submission(s) in {time.perf_counter() - started:.1f} s")
+    if failed:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

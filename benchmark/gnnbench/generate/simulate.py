@@ -49,9 +49,7 @@ def lammps_input(config: BuildConfig, temperature_K: float) -> list[str]:
         f"region box block 0 {nx} 0 {ny} 0 {nz}",
         "create_box 1 box",
         "create_atoms 1 box",
-        f"mass 1 {config.mass_amu}",
-        f"pair_style {config.pair_style}",
-        f"pair_coeff * * {potential_path(config.potential)} Al",
+        *potential_commands(config),
         f"timestep {config.timestep_fs / 1000}",
         f"velocity all create {t * config.initial_velocity_factor} {config.seed_for(t)} "
         "mom yes rot yes dist gaussian loop geom",
@@ -61,13 +59,31 @@ def lammps_input(config: BuildConfig, temperature_K: float) -> list[str]:
         "thermo 1000",
         f"run {config.equilibration_steps}",
         "reset_timestep 0",
-        # descriptors (paper: CSP, CNA, MYQ[1], MYQ[2], CN); orientorder's default degrees
-        # are 4 6 8 10 12 with 12 nearest neighbours, so c_q[1] = Q4 and c_q[2] = Q6
+        *descriptor_commands(config),
+        "run 0",
+    ]
+
+
+def descriptor_commands(config: BuildConfig) -> list[str]:
+    """The paper's per-atom descriptors (CSP, CNA, MYQ[1], MYQ[2], CN) as LAMMPS computes.
+
+    orientorder/atom's default degrees are 4 6 8 10 12 with 12 nearest neighbours, so
+    c_q[1] = Q4 and c_q[2] = Q6. The scorer recomputes descriptors with these same commands.
+    """
+    return [
         "compute csp all centro/atom fcc",
         f"compute cna all cna/atom {config.descriptor_cutoff_A}",
         "compute q all orientorder/atom",
         f"compute cn all coord/atom cutoff {config.descriptor_cutoff_A}",
-        "run 0",
+    ]
+
+
+def potential_commands(config: BuildConfig) -> list[str]:
+    """Mass and EAM potential of the dataset (shared by generation and the scorer's LAMMPS)."""
+    return [
+        f"mass 1 {config.mass_amu}",
+        f"pair_style {config.pair_style}",
+        f"pair_coeff * * {potential_path(config.potential)} Al",
     ]
 
 

@@ -1,0 +1,153 @@
+"""Load a submission without running its author's Python, and call it through one checked door.
+
+A submission is ``submission.pt``, a TorchScript archive written by ``torch.jit.save``, with
+``metadata.yaml`` beside it. The scorer:
+
+* opens the archive only with ``torch.jit.load`` after checking it *is* one (a zip with
+  TorchScript ``code/`` and ``constants.pkl``). A Python pickle or a ``torch.save`` checkpoint
+  is refused before anything reads it: no code path calls ``pickle.load`` or
+  ``torch.load(weights_only=False)`` on a submission. TorchScript code runs in TorchScript's
+  interpreter, which has no access to Python;
+* validates ``metadata.yaml`` against ``metadata.schema.yaml`` (unknown keys rejected) and
+  checks its ``submission_sha256`` against the file;
+* checks every output (type, shape, dtype, finite) and reports a failing call with the input
+  that caused it.
+
+The call contract is in SUBMISSION.md beside this file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import torch
+import yaml
+
+SCHEMA_PATH = Path(__file__).with_name("metadata.schema.yaml")
+
+
+class SubmissionError(ValueError):
+    """The submission file or its metadata is unacceptable."""
+
+
+class SubmissionOutputError(RuntimeError):
+    """A call to the submission failed or returned something invalid; ``context`` says on what input."""
+
+    def __init__(self, message: str, context: str):
+        super().__init__(f"{message} [input: {context}]")
+        self.context = context
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_torchscript_archive(path: Path) -> None:
+    """Raise SubmissionError unless ``path`` is a TorchScript archive (checked without unpickling)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SubmissionError(f"{path}: no such file")
+    head = path.read_bytes()[:2]
+    if not zipfile.is_zipfile(path):
+        kind = "a Python pickle" if head[:1] == b"\x80" else "not a zip archive"
+        raise SubmissionError(
+            f"{path}: refused, it is {kind}, not a TorchScript archive. The scorer never unpickles "
+            "submissions; export your model with torch.jit.save(torch.jit.script(model), 'submission.pt')."
+        )
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    has_code = any("/code/" in name for name in names)
+    has_constants = any(name.endswith("/constants.pkl") for name in names)
+    if not (has_code and has_constants):
+        raise SubmissionError(
+            f"{path}: refused, it is a zip without TorchScript code (a torch.save checkpoint?). "
+            "Submit a TorchScript archive: torch.jit.save(torch.jit.script(model), 'submission.pt')."
+        )
+
+
+def load_metadata(path: Path) -> dict:
+    """Read and validate ``metadata.yaml``; errors name the file and the offending key."""
+    path = Path(path)
+    if not path.is_file():
+        raise SubmissionError(f"{path}: missing; every submission needs a metadata.yaml beside submission.pt")
+    try:
+        metadata = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise SubmissionError(f"{path}: not valid YAML ({err})") from None
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(metadata), key=lambda e: list(e.path))
+    if errors:
+        details = "; ".join(f"{'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors)
+        raise SubmissionError(f"{path}: does not follow the metadata schema: {details}")
+    if metadata["rollout_stride_fs"] not in metadata["strides_fs"]:
+        raise SubmissionError(f"{path}: rollout_stride_fs {metadata['rollout_stride_fs']} is not one of strides_fs")
+    return metadata
+
+
+@dataclass
+class Submission:
+    """A loaded, validated submission. Call :meth:`predict` with one batch of inputs."""
+
+    path: Path
+    metadata: dict
+    module: torch.jit.ScriptModule
+    device: torch.device
+
+    @property
+    def name(self) -> str:
+        return self.metadata["name"]
+
+    def predict(self, inputs: dict[str, torch.Tensor], context: str, allow_nonfinite: bool = False) -> dict[str, torch.Tensor]:
+        """Run the model on ``inputs`` (see SUBMISSION.md) and return checked float64 outputs.
+
+        ``allow_nonfinite`` leaves NaN/inf to the caller (rollouts count them as failures per graph).
+        """
+        moved = {k: v.to(self.device) for k, v in inputs.items()}
+        n_atoms, n_graphs = inputs["positions"].shape[0], inputs["cell"].shape[0]
+        try:
+            with torch.no_grad():
+                out = self.module(
+                    moved["positions"], moved["velocities"], moved["species"], moved["batch"], moved["cell"],
+                    moved["descriptors"], moved["dt_fs"], moved["temperature_K"],
+                )
+        except Exception as err:  # the model itself raised: report, do not crash the scorer
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise SubmissionOutputError(f"the submission raised {type(err).__name__}: {first_line}", context) from None
+        if not isinstance(out, dict) or "positions" not in out:
+            raise SubmissionOutputError("the submission must return a Dict[str, Tensor] with key 'positions'", context)
+        expected = {"positions": (n_atoms, 3), "velocities": (n_atoms, 3), "cell": (n_graphs, 3, 3)}
+        checked = {}
+        for key, value in out.items():
+            if key not in expected:
+                continue
+            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                raise SubmissionOutputError(f"output {key!r} must be a floating-point tensor", context)
+            if tuple(value.shape) != expected[key]:
+                raise SubmissionOutputError(f"output {key!r} has shape {tuple(value.shape)}, expected {expected[key]}", context)
+            if not allow_nonfinite and not torch.isfinite(value).all():
+                bad = int((~torch.isfinite(value)).any(dim=-1).sum()) if value.dim() > 1 else 1
+                raise SubmissionOutputError(f"output {key!r} is not finite (NaN or inf) for {bad} atoms", context)
+            checked[key] = value.detach().to("cpu", torch.float64)
+        if self.metadata["predicts_velocities"] and "velocities" not in checked:
+            raise SubmissionOutputError("metadata says predicts_velocities: true but no 'velocities' output", context)
+        return checked
+
+
+def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None = None) -> Submission:
+    """Check and load ``submission.pt`` (TorchScript) and its ``metadata.yaml``."""
+    path = Path(path)
+    check_torchscript_archive(path)
+    metadata = load_metadata(metadata_path or path.with_name("metadata.yaml"))
+    actual = sha256_of(path)
+    if metadata["submission_sha256"] != actual:
+        raise SubmissionError(f"{path}: sha256 {actual} differs from metadata submission_sha256 {metadata['submission_sha256']}")
+    try:
+        module = torch.jit.load(str(path), map_location=device)
+    except Exception as err:
+        raise SubmissionError(f"{path}: torch.jit.load failed: {str(err).strip().splitlines()[0]}") from None
+    module.eval()
+    return Submission(path, metadata, module, torch.device(device))
