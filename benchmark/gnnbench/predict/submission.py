@@ -19,6 +19,7 @@ The call contract is in SUBMISSION.md beside this file.
 from __future__ import annotations
 
 import hashlib
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +147,9 @@ def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None 
     if metadata["submission_sha256"] != actual:
         raise SubmissionError(f"{path}: sha256 {actual} differs from metadata submission_sha256 {metadata['submission_sha256']}")
     try:
-        module = torch.jit.load(str(path), map_location=device)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=DeprecationWarning)
+            module = torch.jit.load(str(path), map_location=device)
     except Exception as err:
         raise SubmissionError(f"{path}: torch.jit.load failed: {str(err).strip().splitlines()[0]}") from None
     module.eval()
