@@ -159,7 +159,8 @@ def plot_all(scores: dict, out_dir: Path) -> list[Path]:
             c = r["curves"]
             ax.plot(c["rdf_r_A"], c["rdf_md"], label="MD")
             ax.plot(c["rdf_r_A"], c["rdf_submission"], "--", label=name)
-            ax.set(xlabel="r (Å)", ylabel="g(r)", title=f"{traj}: RDF error {_fmt(r['rdf_error'], '.3f')}")
+            status = "" if r["survived"] else f" (failed at {r['time_to_failure_fs']:g} fs)"
+            ax.set(xlabel="r (Å)", ylabel="g(r)", title=f"{traj}: RDF error {_fmt(r['rdf_error'], '.3f')}{status}")
             ax.legend(fontsize=8)
         fig.tight_layout()
         paths.append(out_dir / "rdf.png")
