@@ -85,7 +85,7 @@ def test_oracle_scores_zero_error(mini_dataset, tmp_path, baseline_only):
     velocity = torch.tensor(np.concatenate([f.target_velocities for f in frames]), dtype=torch.float64)
     oracle = Oracle(keys, torch.tensor(frames[0].dt_fs, dtype=torch.float64), displacement, velocity)
     path = make(oracle, tmp_path, "oracle")
-    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True)
+    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True, verlet_substeps=())
     for split in ("test", "test_temperature"):
         for dt in scores["stride_accuracy"][split]["dt_fs"]:
             assert overall(scores, split, dt)["rmse_A"] < 1e-12
@@ -96,7 +96,7 @@ def test_oracle_scores_zero_error(mini_dataset, tmp_path, baseline_only):
 
 def test_input_returning_submission_scores_exactly_the_zero_displacement_baseline(mini_dataset, tmp_path):
     path = make(Identity(), tmp_path, "identity", predicts_velocities=False)
-    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True)
+    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True, verlet_substeps=())
     for split, result in scores["stride_accuracy"].items():
         for dt in result["dt_fs"]:
             mine, zero = overall(scores, split, dt), overall(scores, split, dt, "zero_displacement")
@@ -108,7 +108,7 @@ def test_input_returning_submission_scores_exactly_the_zero_displacement_baselin
 
 def test_constant_velocity_submission_equals_the_built_in_baseline(mini_dataset, tmp_path):
     path = make(ConstantVelocity(), tmp_path, "constant-velocity")
-    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True)
+    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True, verlet_substeps=())
     for split, result in scores["stride_accuracy"].items():
         for dt in result["dt_fs"]:
             mine, builtin = overall(scores, split, dt), overall(scores, split, dt, "constant_velocity")
@@ -181,7 +181,7 @@ def test_metadata_is_strict(tmp_path):
 
 def test_a_submission_emitting_nan_gets_a_clear_report(mini_dataset, tmp_path):
     path = make(EmitsNaN(), tmp_path, "nan", predicts_velocities=False)
-    result = run_cli("score", str(path), "--data", str(mini_dataset), "--no-progress", "--no-cost", check=False)
+    result = run_cli("score", str(path), "--data", str(mini_dataset), "--no-progress", "--no-cost", "--verlet", "", check=False)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     assert "output 'positions' is not finite (NaN or inf) for 1 atoms [input: split test, Δt 1 fs, anchors T0005K@" in result.stdout
@@ -197,6 +197,7 @@ def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_d
     print(result.stdout[-400:])  # the time it took is the last line
     assert "scored 1 of 1 submission(s) in" in result.stdout
     assert "rollouts at Δt = 10 fs over 1300 fs" in result.stdout and "speed-up" in result.stdout
+    assert "Verlet k=1" in result.stdout and "loses to Verlet k=1" in result.stdout  # said plainly
     scores = json.loads((path.parent / "scores.json").read_text())
     validate_scores(scores)
     assert scores["dataset"]["manifest_sha256"] and scores["scorer_version"]
@@ -211,7 +212,7 @@ def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_d
 
 def test_zero_displacement_rollout_keeps_positions_and_has_no_msd(mini_dataset, tmp_path):
     path = make(ZeroDisplacement(), tmp_path, "zero")
-    scores = score(path, mini_dataset, "mini", cost=False, show_progress=False, quiet=True)
+    scores = score(path, mini_dataset, "mini", cost=False, show_progress=False, quiet=True, verlet_substeps=())
     for r in scores["rollouts"]["per_trajectory"].values():
         assert r["survived"]
         assert r["msd_plateau_A2"]["submission"] == 0.0
@@ -221,6 +222,6 @@ def test_zero_displacement_rollout_keeps_positions_and_has_no_msd(mini_dataset, 
 def test_ablation_table_lists_variants_beside_their_base(mini_dataset, tmp_path):
     base = make(ZeroDisplacement(), tmp_path, "base")
     variant = make(ConstantVelocity(), tmp_path, "variant", ablation_of="base", ablation="adds v·Δt")
-    result = run_cli("score", str(base), str(variant), "--data", str(mini_dataset), "--no-progress", "--no-rollouts", "--no-cost")
+    result = run_cli("score", str(base), str(variant), "--data", str(mini_dataset), "--no-progress", "--no-rollouts", "--no-cost", "--verlet", "")
     table = result.stdout.split("ablations (test, Δt = 10 fs)")[1]
     assert "| base   | base" in table and "| adds v·Δt" in table

@@ -103,7 +103,11 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 
 
 @main.command("score")
-@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("submissions", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--baseline", type=click.Choice(["verlet-eam"]), default=None, help="score a built-in physical baseline instead")
+@click.option("--substeps", type=int, default=1, show_default=True, help="with --baseline verlet-eam: Verlet sub-steps per stride")
+@click.option("--verlet", "verlet_substeps", default="1", show_default=True,
+              help="comma-separated sub-step counts k of the Verlet baselines shown beside a submission ('' for none)")
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True, help="built dataset directory")
 @click.option("--config", "config_name", default="mini", show_default=True, help="dataset config to score on")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
@@ -112,20 +116,25 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 @click.option("--no-cost", is_flag=True, help="skip the cost measurement")
 @click.option("--ablation-dt", type=int, default=10, show_default=True, help="Δt (fs) of the ablation table")
 @click.option("--no-progress", is_flag=True)
-def score_command(submissions, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt, no_progress) -> None:
+def score_command(submissions, baseline, substeps, verlet_substeps, data_root, config_name, device, out, no_rollouts, no_cost,
+                  ablation_dt, no_progress) -> None:
     """Score TorchScript SUBMISSIONS (submission.pt or its folder) on the al-eam test splits."""
     import time
 
     from .predict.submission import SubmissionError
     from .score.run import ablation_table, score
 
+    if not submissions and not baseline:
+        raise click.UsageError("give SUBMISSIONS or --baseline verlet-eam")
+    ks = tuple(int(k) for k in verlet_substeps.split(",") if k.strip())
     started = time.perf_counter()
     results, failed = [], False
-    for path in submissions:
+    for path in submissions or [None]:
         try:
             target = (out / Path(path).stem) if out and len(submissions) > 1 else out
             scores = score(path, data_root, config_name, device=device, out_dir=target, rollouts=not no_rollouts,
-                           cost=not no_cost, show_progress=not no_progress)
+                           cost=not no_cost, show_progress=not no_progress, verlet_substeps=ks,
+                           baseline_substeps=substeps if baseline else None)
         except (SubmissionError, FileNotFoundError) as err:
             click.echo(f"error: {err}", err=True)
             failed = True
@@ -135,7 +144,7 @@ def score_command(submissions, data_root, config_name, device, out, no_rollouts,
     table = ablation_table(results, ablation_dt)
     if table:
         click.echo("\n" + table)
-    click.echo(f"\nscored {len(results)} of {len(submissions)} submission(s) in {time.perf_counter() - started:.1f} s")
+    click.echo(f"\nscored {len(results)} of {len(submissions) or 1} submission(s) in {time.perf_counter() - started:.1f} s")
     if failed:
         sys.exit(1)
 

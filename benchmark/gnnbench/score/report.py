@@ -52,17 +52,36 @@ def stride_table(split: str, result: dict, name: str) -> str:
     """Error vs Δt: the submission beside the two trivial baselines, with skill scores."""
     if result.get("failed"):
         return f"{split}: FAILED — {result['error']}"
+    verlets = verlet_names(result)
     rows = []
     for dt in result["dt_fs"]:
         at = result["overall"][str(dt)]
         sub = at.get("submission", {})
+        verdict = ""
+        if sub:
+            best = min((at[b]["rmse_A"], b) for b in ("zero_displacement", "constant_velocity", *verlets))
+            verdict = "beats all baselines" if sub["rmse_A"] < best[0] else f"loses to {baseline_label(best[1])}"
         rows.append((dt, _fmt(sub.get("rmse_A")), _fmt(at["zero_displacement"]["rmse_A"]), _fmt(at["constant_velocity"]["rmse_A"]),
+                     *[_fmt(at[v]["rmse_A"]) for v in verlets],
                      _fmt(at.get("skill_vs_zero"), "+.3f"), _fmt(at.get("skill_vs_constant_velocity"), "+.3f"),
-                     _fmt(sub.get("velocity_rmse_A_per_ps"))))
+                     _fmt(sub.get("velocity_rmse_A_per_ps")), verdict))
     title = (f"{split}: RMSE of the per-atom displacement vector, sqrt(mean_i |e_i|²) in Å "
-             f"({result['n_anchors']} anchors x {result['n_atoms']} atoms per Δt); skill = 1 − MSE/MSE_baseline")
-    headers = ["Δt (fs)", name, "zero disp.", "const. velocity", "skill vs zero", "skill vs const. vel.", "velocity RMSE (Å/ps)"]
+             f"({result['n_anchors']} anchors x {result['n_atoms']} atoms per Δt); skill = 1 − MSE/MSE_baseline; "
+             "Verlet k = velocity-Verlet with true EAM forces, k sub-steps per Δt, NVE")
+    headers = ["Δt (fs)", name, "zero disp.", "const. velocity", *[f"Verlet k={v.rsplit('k', 1)[1]}" for v in verlets],
+               "skill vs zero", "skill vs const. vel.", "velocity RMSE (Å/ps)", "verdict"]
     return title + "\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def baseline_label(key: str) -> str:
+    if key.startswith("verlet_eam_k"):
+        return f"Verlet k={key.rsplit('k', 1)[1]}"
+    return key.replace("_", " ")
+
+
+def verlet_names(result: dict) -> list[str]:
+    first = next(iter(result["overall"].values()))
+    return sorted((k for k in first if k.startswith("verlet_eam_k")), key=lambda k: int(k.rsplit("k", 1)[1]))
 
 
 def temperature_table(split: str, result: dict) -> str:
@@ -139,7 +158,9 @@ def plot_all(scores: dict, out_dir: Path) -> list[Path]:
         fig, axes = plt.subplots(1, len(splits), figsize=(5.5 * len(splits), 4.2), squeeze=False)
         for ax, (split, result) in zip(axes[0], splits.items()):
             dts = result["dt_fs"]
-            for key, label, style in (("submission", name, "o-"), ("zero_displacement", "zero displacement", "s--"), ("constant_velocity", "constant velocity r + vΔt", "^--")):
+            curves = [("submission", name, "o-"), ("zero_displacement", "zero displacement", "s--"), ("constant_velocity", "constant velocity r + vΔt", "^--")]
+            curves += [(v, f"Verlet, true EAM, k={v.rsplit('k', 1)[1]}", "d:") for v in verlet_names(result)]
+            for key, label, style in curves:
                 values = [result["overall"][str(dt)].get(key, {}).get("rmse_A") for dt in dts]
                 if any(v is not None for v in values):
                     ax.loglog(dts, [v if v else np.nan for v in values], style, label=label)

@@ -11,13 +11,14 @@ from .. import DATASET_REPO
 from ..generate.config import load_config
 from ..load.frames import read_split
 from ..package.manifest import manifest_digest, read_manifest
-from ..predict.submission import Submission, SubmissionOutputError, load_submission
+from ..predict.submission import SubmissionOutputError, load_submission
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
 from .cost import hardware, measure_cost
 from .metrics import DEFINITIONS
 from .report import plot_all, print_report, write_scores
 from .rollout import run_rollouts
 from .stride import score_strides
+from .verlet import VerletEam, VerletEamSubmission
 
 PROTOCOL_PATH = Path(__file__).with_name("protocol.yaml")
 SCORED_SPLITS = ("test", "test_temperature")
@@ -36,21 +37,38 @@ def resolve_submission_path(path: Path) -> Path:
     return path / "submission.pt" if path.is_dir() else path
 
 
-def score(submission_path: Path, data_root: Path, config_name: str, device: str = "cpu", out_dir: Path | None = None,
-          rollouts: bool = True, cost: bool = True, show_progress: bool = True, quiet: bool = False) -> dict:
-    """Score a submission; write ``scores.json`` and plots to ``out_dir`` (default: beside it)."""
+def score(submission_path: Path | None, data_root: Path, config_name: str, device: str = "cpu", out_dir: Path | None = None,
+          rollouts: bool = True, cost: bool = True, show_progress: bool = True, quiet: bool = False,
+          verlet_substeps: tuple[int, ...] = (1,), baseline_substeps: int | None = None) -> dict:
+    """Score a submission; write ``scores.json`` and plots to ``out_dir`` (default: beside it).
+
+    ``verlet_substeps``: the velocity-Verlet baselines shown beside the submission (k values; empty
+    for none). ``baseline_substeps``: score the built-in Verlet baseline itself with that k
+    (``submission_path`` is then ignored).
+    """
     started = time.perf_counter()
-    submission_path = resolve_submission_path(submission_path)
-    submission: Submission = load_submission(submission_path, device=device)
-    out_dir = Path(out_dir) if out_dir else submission_path.parent
+    if baseline_substeps is None:  # check the submission before touching anything else
+        submission_path = resolve_submission_path(submission_path)
+        submission = load_submission(submission_path, device=device)
     data_root = Path(data_root)
     manifest = read_manifest(data_root)
     config = load_config(data_root / "recipes" / f"{config_name}.yaml")
     protocol = load_protocol(config_name)
     splits = {name: read_split(data_root, config_name, name) for name in SCORED_SPLITS}
+    n_atoms = splits["test"].n_atoms
+    if baseline_substeps is not None:
+        submission = VerletEamSubmission(config, n_atoms, baseline_substeps)
+        out_dir = Path(out_dir) if out_dir else Path(submission.name)
+    else:
+        out_dir = Path(out_dir) if out_dir else submission_path.parent
     errors = []
 
-    stride = score_strides(submission, splits, protocol["stride_batch_size"], show_progress)
+    verlet = {f"verlet_eam_k{k}": VerletEam(config, n_atoms, k) for k in verlet_substeps}
+    try:
+        stride = score_strides(submission, splits, protocol["stride_batch_size"], show_progress, verlet)
+    finally:
+        for integrator in verlet.values():
+            integrator.close()
     errors += [f"stride accuracy on {name}: {r['error']}" for name, r in stride.items() if r.get("failed")]
     if rollouts:
         rollout = run_rollouts(submission, splits, config, protocol, show_progress)

@@ -29,16 +29,18 @@ def _summaries(sums: dict[str, ErrorSums]) -> dict:
 
 
 def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
-                show_progress: bool = True) -> dict:
+                show_progress: bool = True, verlet: dict | None = None) -> dict:
     """Errors of ``submission`` (None: baselines only) on one split, per Δt and temperature.
 
     Returns {"dt_fs": [...], "overall": {dt: {...}}, "per_temperature": {T: {dt: {...}}}} where
-    each leaf maps "submission"/"zero_displacement"/"constant_velocity" to their metrics.
+    each leaf maps "submission"/"zero_displacement"/"constant_velocity" (and "verlet_eam_k<k>" for
+    each integrator in ``verlet``, a {name: VerletEam}) to their metrics.
     A failing call raises SubmissionOutputError naming the input.
     """
     uses_descriptors = submission is not None and submission.metadata["uses_descriptors"]
     temperatures = sorted(set(frames.thermostat_temperature_K.tolist()))
-    names = (("submission",) if submission is not None else ()) + BASELINES
+    verlet = verlet or {}
+    names = (("submission",) if submission is not None else ()) + BASELINES + tuple(verlet)
     sums = {(t, dt): {n: ErrorSums() for n in names} for t in temperatures for dt in strides_fs}
     work = [(k, dt, rows) for k, dt in enumerate(frames.dt_fs.tolist()) if dt in strides_fs
             for rows in np.array_split(np.arange(frames.n_anchors), max(1, int(np.ceil(frames.n_anchors / batch_size))))]
@@ -46,6 +48,9 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
         r0, v0 = frames.positions[rows], frames.velocities[rows]
         true_d, true_v = frames.target_displacement[rows, k], frames.target_velocities[rows, k]
         predictions = {"zero_displacement": (np.zeros_like(r0), v0), "constant_velocity": (v0 * (dt * 1e-3), v0)}
+        for name, integrator in verlet.items():
+            advanced = [integrator.advance(r0[i], v0[i], frames.cell[row], dt) for i, row in enumerate(rows)]
+            predictions[name] = (np.stack([a[0] for a in advanced]) - r0, np.stack([a[1] for a in advanced]))
         if submission is not None:
             context = (f"split {frames.split}, Δt {dt} fs, anchors {', '.join(f'{frames.trajectory_id[r]}@{frames.time_fs[r]:.0f}fs' for r in rows[:3])}"
                        + (" ..." if len(rows) > 3 else ""))
@@ -72,13 +77,14 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
             "overall": overall, "per_temperature": per_temperature}
 
 
-def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, show_progress: bool = True) -> dict:
+def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, show_progress: bool = True,
+                  verlet: dict | None = None) -> dict:
     """Stride accuracy on every split given; a failing split is reported, the others still scored."""
     strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
     results = {}
     for name, frames in splits.items():
         try:
-            results[name] = score_split(submission, frames, strides, batch_size, show_progress)
+            results[name] = score_split(submission, frames, strides, batch_size, show_progress, verlet)
         except SubmissionOutputError as err:
             results[name] = {"failed": True, "error": str(err)}
     return results
