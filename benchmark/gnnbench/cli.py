@@ -149,5 +149,34 @@ def score_command(submissions, baseline, substeps, verlet_substeps, data_root, c
         sys.exit(1)
 
 
+@main.command("train")
+@click.argument("config_path", type=click.Path(path_type=Path))
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None, help="override the config's run_dir")
+@click.option("--no-progress", is_flag=True)
+def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) -> None:
+    """Train a baseline from a YAML CONFIG (resumes from RUN_DIR/last.pt). Use torchrun for DDP."""
+    from .train.config import load_train_config
+    from .train.loop import train
+
+    try:
+        config = load_train_config(config_path)
+    except (FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    if run_dir is not None:
+        config["run_dir"] = str(run_dir)
+    summary = train(config, show_progress=not no_progress)
+    click.echo(f"done: {summary['steps']} steps, best validation loss {summary['best_validation_loss']:.3e} Å² in {summary['run_dir']}")
+
+
+@main.command("export")
+@click.argument("checkpoint", type=click.Path(path_type=Path, exists=True))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="submission folder to write")
+def export_command(checkpoint: Path, out: Path) -> None:
+    """Write CHECKPOINT's model as a TorchScript submission (submission.pt + metadata.yaml)."""
+    from .train.export import export_checkpoint
+
+    click.echo(f"wrote {export_checkpoint(checkpoint, out)}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,1 +1,1 @@
-"""Stage 4: submissions — loading a stranger's model safely and calling it (and the trivial baselines)."""
+"""Stage 4 (predict): submissions — loading a stranger's model safely and calling it (and the trivial baselines)."""

@@ -1,0 +1,93 @@
+"""GNS-style encode–process–decode baseline (no attention, no descriptors).
+
+After Sanchez-Gonzalez et al. (2020), "Learning to simulate complex physics with graph
+networks", adapted to periodic atoms and a variable stride Δt:
+
+* graph: periodic radius graph (cutoff 5 Å by default), built once from r(t);
+* encoder: node  h_i = MLP([v_i, emb(Z_i), RBF(Δt)]),
+           edge  e_ij = MLP([d_ij / r_c, |d_ij| / r_c, RBF(|d_ij|)]), d_ij = r_j − r_i (minimum image);
+* processor: M interaction-network steps with residuals,
+           e_ij ← e_ij + MLP([e_ij, h_i, h_j]),  h_i ← h_i + MLP([h_i, Σ_j e_ij]);
+* decoder: MLP(h_i) -> (a_i, b_i) ∈ R³ × R³, read as physical corrections to ballistic motion:
+
+      Δr_i = v_i Δt + a_i · s_r (Δt / 10 fs)²,     v_i(t+Δt) = v_i + b_i · s_v (Δt / 10 fs)
+
+  with s_r = 0.01 Å and s_v = 1 Å/ps, so the network learns an acceleration-like term and
+  constant velocity is the zero-output model.
+
+Relative vectors only: translation invariant (unlike the reference model). Not rotation
+equivariant. Forward follows the submission contract (SUBMISSION.md).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from baselines.common.graph import radius_graph_pbc
+
+
+def mlp(n_in: int, hidden: int, n_out: int, layer_norm: bool = True) -> nn.Sequential:
+    layers = [nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, n_out)]
+    if layer_norm:
+        layers.append(nn.LayerNorm(n_out))
+    return nn.Sequential(*layers)
+
+
+class GaussianRBF(nn.Module):
+    def __init__(self, low: float, high: float, n: int):
+        super().__init__()
+        centres = torch.linspace(low, high, n)
+        self.register_buffer("centres", centres)
+        self.gamma = 1.0 / float(centres[1] - centres[0]) ** 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.exp(-self.gamma * (x.unsqueeze(-1) - self.centres) ** 2)
+
+
+class InteractionStep(nn.Module):
+    def __init__(self, latent: int):
+        super().__init__()
+        self.edge_mlp = mlp(3 * latent, latent, latent)
+        self.node_mlp = mlp(2 * latent, latent, latent)
+
+    def forward(self, h: Tensor, e: Tensor, edge_index: Tensor) -> Tuple[Tensor, Tensor]:
+        j, i = edge_index[0], edge_index[1]
+        e = e + self.edge_mlp(torch.cat([e, h[i], h[j]], dim=-1))
+        aggregated = torch.zeros_like(h).index_add_(0, i, e)
+        h = h + self.node_mlp(torch.cat([h, aggregated], dim=-1))
+        return h, e
+
+
+class GNS(nn.Module):
+    def __init__(self, latent: int = 64, steps: int = 4, cutoff: float = 5.0, n_rbf: int = 16, max_species: int = 100,
+                 dt_range_fs: tuple[float, float] = (1.0, 10.0)):
+        super().__init__()
+        self.cutoff = cutoff
+        self.species_embedding = nn.Embedding(max_species, 16)
+        self.dt_rbf = GaussianRBF(dt_range_fs[0], dt_range_fs[1], 8)
+        self.distance_rbf = GaussianRBF(0.0, cutoff, n_rbf)
+        self.node_encoder = mlp(3 + 16 + 8, latent, latent)
+        self.edge_encoder = mlp(3 + 1 + n_rbf, latent, latent)
+        self.processor = nn.ModuleList([InteractionStep(latent) for _ in range(steps)])
+        self.decoder = mlp(latent, latent, 6, layer_norm=False)
+
+    def forward(self, positions: Tensor, velocities: Tensor, species: Tensor, batch: Tensor, cell: Tensor,
+                descriptors: Tensor, dt_fs: Tensor, temperature_K: Tensor) -> Dict[str, Tensor]:
+        dtype = self.decoder[0].weight.dtype
+        pos = positions.to(dtype)
+        vel = velocities.to(dtype)
+        dt_atom = dt_fs.to(dtype)[batch]
+        edge_index, edge_vec = radius_graph_pbc(pos, cell.to(dtype), batch, self.cutoff)
+        length = torch.linalg.vector_norm(edge_vec, dim=-1)
+        h = self.node_encoder(torch.cat([vel, self.species_embedding(species), self.dt_rbf(dt_atom)], dim=-1))
+        e = self.edge_encoder(torch.cat([edge_vec / self.cutoff, (length / self.cutoff).unsqueeze(-1), self.distance_rbf(length)], dim=-1))
+        for step in self.processor:
+            h, e = step(h, e, edge_index)
+        out = self.decoder(h)
+        scale = (dt_atom / 10.0).unsqueeze(-1)
+        displacement = vel * (dt_atom * 1e-3).unsqueeze(-1) + out[:, :3] * 0.01 * scale**2
+        new_velocities = vel + out[:, 3:] * scale
+        return {"positions": positions + displacement.to(positions.dtype), "velocities": new_velocities.to(positions.dtype)}

@@ -1,0 +1,258 @@
+"""The paper's reference attention-GNN integrator (reference-paper.txt section 2.2, Tables 2 and 3).
+
+One call moves B periodic systems forward by their Δt: six blocks of message passing + graph
+attention, each predicting a displacement that is added to the positions before the graph is
+rebuilt for the next block. ``forward`` has the submission signature (predict/SUBMISSION.md), so
+``torch.jit.script(ReferenceGNN())`` is directly a valid submission.
+
+Sizes (Table 2 / Table 3, default arguments)
+--------------------------------------------
+node input x_i        198 = r_i 3 + v_i 3 + h_static 192
+h_static              192 = species embedding 64 + RBF(Δt) 32 + RBF(T) 32 + GELU(Linear(5 -> 64))
+edge feature e_ij      96 = RBF(|r_j - r_i|) 32 + MLP(v_j - v_i) 64
+hidden 128, heads 8 x 16, FFN 512, blocks 6, cutoff 6.287 Å, species table size 1, output 3
+
+Readings (where the paper is silent or ambiguous; paper-notes.md is followed where it speaks)
+-------------------------------------------------------------------------------------------
+1.  Block input. "At the input of each block, the current atomic positions are concatenated with
+    atomic velocities and static node features to form the node feature vector": every block
+    receives x_i = [r_i || v_i || h_static_i] (198) built from the *current* positions. No hidden
+    state is carried from one block to the next; blocks communicate only through the positions.
+2.  Node state inside a block. The only projection of x_i the paper names is the "Linear(x_i)" of
+    h = LayerNorm(Linear(x_i) + m_i). We use that one Linear(198 -> 128) (``node_in``, one per
+    block) both as the node state h_i fed to message passing and as the residual term.
+3.  Message passing: m_ij = MLP_m([h_i || h_j || e_ij]) with MLP_m = Linear(352, 128), GELU,
+    Linear(128, 128); a_i = mean_j m_ij (0 for an atom with no neighbour);
+    h'_i = MLP_u([h_i || a_i]) with MLP_u = Linear(256, 128), GELU, Linear(128, 128).
+    The hidden width of every "two-layer" MLP is its output width.
+4.  Attention (8 heads x 16): q_i = W_q h'_i, k_ij = W_k^h h'_j + W_k^e e_ij,
+    v_ij = W_v^h h'_j + W_v^e e_ij, all five matrices bias-free as written in the paper;
+    scores q_i.k_ij / sqrt(16) per head, softmax over the neighbours j of i; m_i = sum_j a_ij v_ij,
+    heads concatenated (128). No output projection after the heads (the paper has none).
+5.  h = LayerNorm(Linear(x_i) + m_i); h = LayerNorm(h + FFN(h)), FFN = Linear(128, 512), GELU,
+    Linear(512, 128); both LayerNorms with affine parameters.
+6.  Δr = W_out h with a bias-free Linear(128, 3), one per block (the paper writes W_out inside the
+    per-block update; blocks are "identical" in structure, each with its own weights).
+7.  Graph: every ordered pair (j -> i) of distinct atoms of the same system with minimum-image
+    distance < cutoff (``baselines.common.graph.radius_graph_pbc``), rebuilt from the updated
+    positions before every block, including the first.
+8.  Edge features use the distance only (Table 2); Table 3's "raw edge input 6" (relative R_ij and
+    v_ij) is read as the raw quantities the 96-dim embedding is computed from. ψ_vel =
+    Linear(3, 64), GELU, Linear(64, 64), shared by all blocks (it is feature construction, like
+    h_static, not part of a block). Edge features are recomputed per block (the edges change).
+9.  RBFs: 32 centres evenly spaced, γ = 1/spacing², exp(-γ (x - c_k)²). Distance on [0, cutoff];
+    Δt on [dt_range] (default [1, 10] fs, the paper's training strides); T on [temperature_range]
+    (default [5, 800] K, the paper's training temperatures). No learnable parameters.
+10. Descriptors (CSP, CNA, Q4, Q6, CN, in the order of the submission contract) enter
+    Linear(5, 64) + GELU raw, without normalisation (the paper names none).
+11. Species: Table 3's embedding table has one row. Atomic numbers are mapped to rows through
+    ``species`` (default [13] = Al); an atomic number not in the list raises an error.
+12. Coordinates are fed raw, as the submission contract delivers them (unwrapped Cartesian Å, no
+    wrapping into the cell; the paper's own dumps were probably wrapped). Raw coordinates make the
+    model NOT translation invariant; tests/test_reference_gnn.py records this.
+13. Precision: inputs are cast to the parameter dtype; the graph is built from float64-accurate
+    positions (input dtype); the output is positions_in + accumulated displacement, summed in the
+    input dtype, so small displacements are not quantised by float32 absolute coordinates.
+14. Table 3's "T_cutoff 10 fs, temporal lookback cutoff for node history" describes nothing in the
+    text (the model is per-timestep, section 2.2.3) and is not implemented.
+
+Not from the paper (our extension)
+----------------------------------
+``predict_velocities=True`` adds a bias-free Linear(128, 3) ``velocity_out`` after the last block:
+v(t+Δt) = v(t) + W_v h (Å/ps). Ablations: ``use_descriptors=False`` drops the descriptor
+embedding (h_static 128, node input 134); ``use_attention=False`` drops the attention sub-layer
+(m_i = h'_i, the message-passing output). Everything else is unchanged.
+
+Parameter count (defaults): 2,062,336 =
+  species embedding 64 + descriptor Linear(5,64) 384 + ψ_vel 256 + 4,160
+  + 6 blocks x 342,912, a block being node_in 25,472 + MLP_m 45,184 + 16,512
+  + MLP_u 32,896 + 16,512 + attention 5 x 128 x 128 - 2 x 32 x 128 = 73,728 (W_q, W_k^h, W_v^h
+  128x128; W_k^e, W_v^e 96x128) + LayerNorms 2 x 256 + FFN 66,048 + 65,664 + W_out 384.
+  With predict_velocities: +384.
+"""
+
+import math
+from typing import Dict, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from baselines.common.graph import radius_graph_pbc
+
+
+class RBF(nn.Module):
+    """exp(-γ (x - c_k)²), ``n`` centres evenly spaced on [low, high], γ = 1/spacing²."""
+
+    def __init__(self, low: float, high: float, n: int = 32):
+        super().__init__()
+        if n < 2 or not high > low:
+            raise ValueError("RBF needs n >= 2 centres and high > low")
+        self.n = n
+        spacing = (high - low) / (n - 1)
+        self.gamma = 1.0 / (spacing * spacing)
+        self.register_buffer("centers", torch.linspace(low, high, n, dtype=torch.float64))
+
+    def forward(self, x: Tensor) -> Tensor:
+        d = x.unsqueeze(-1) - self.centers.to(x.dtype)
+        return torch.exp(-self.gamma * d * d)
+
+
+class Block(nn.Module):
+    """Message passing, graph attention, two residual LayerNorms, FFN, displacement head."""
+
+    use_attention: torch.jit.Final[bool]
+
+    def __init__(self, node_dim: int, edge_dim: int, hidden: int, heads: int, head_dim: int, ffn: int,
+                 use_attention: bool):
+        super().__init__()
+        self.use_attention = use_attention
+        self.heads = heads
+        self.head_dim = head_dim
+        self.node_in = nn.Linear(node_dim, hidden)  # "Linear(x_i)"
+        self.msg1 = nn.Linear(2 * hidden + edge_dim, hidden)  # MLP_m, first layer on [h_i, h_j, e_ij]
+        self.msg2 = nn.Linear(hidden, hidden)
+        self.upd1 = nn.Linear(2 * hidden, hidden)  # MLP_u on [h_i, a_i]
+        self.upd2 = nn.Linear(hidden, hidden)
+        attn = heads * head_dim
+        if use_attention:
+            if attn != hidden:
+                raise ValueError("heads * head_dim must equal hidden (Table 3: D_head = D_hidden / N_heads)")
+            self.w_q = nn.Linear(hidden, attn, bias=False)
+            self.w_k_h = nn.Linear(hidden, attn, bias=False)
+            self.w_k_e = nn.Linear(edge_dim, attn, bias=False)
+            self.w_v_h = nn.Linear(hidden, attn, bias=False)
+            self.w_v_e = nn.Linear(edge_dim, attn, bias=False)
+        self.norm1 = nn.LayerNorm(hidden)
+        self.ffn1 = nn.Linear(hidden, ffn)
+        self.ffn2 = nn.Linear(ffn, hidden)
+        self.norm2 = nn.LayerNorm(hidden)
+        self.out = nn.Linear(hidden, 3, bias=False)  # W_out
+        self.act = nn.GELU()
+
+    def forward(self, x: Tensor, edge_attr: Tensor, src: Tensor, dst: Tensor) -> Tuple[Tensor, Tensor]:
+        """x [N, node_dim], edge_attr [E, edge_dim], edge j=src -> i=dst. Returns (h [N, hidden], Δr [N, 3])."""
+        n = x.shape[0]
+        hidden = self.msg2.out_features
+        h = self.node_in(x)
+        # MLP_m([h_i, h_j, e_ij]): the first Linear is applied blockwise (same weights, same result,
+        # far fewer FLOPs: the node parts are computed per node, then gathered per edge).
+        w = self.msg1.weight
+        part_i = h @ w[:, :hidden].t()
+        part_j = h @ w[:, hidden:2 * hidden].t()
+        pre = part_i.index_select(0, dst) + part_j.index_select(0, src) + edge_attr @ w[:, 2 * hidden:].t()
+        msg = self.msg2(self.act(pre + self.msg1.bias))
+        count = torch.zeros(n, dtype=x.dtype, device=x.device).index_add(
+            0, dst, torch.ones_like(dst, dtype=x.dtype))
+        agg = torch.zeros(n, hidden, dtype=x.dtype, device=x.device).index_add(0, dst, msg)
+        agg = agg / count.clamp(min=1.0).unsqueeze(1)
+        h_mp = self.upd2(self.act(self.upd1(torch.cat([h, agg], dim=1))))
+
+        if self.use_attention:
+            heads = self.heads
+            d = self.head_dim
+            q = self.w_q(h_mp).view(n, heads, d)
+            k = (self.w_k_h(h_mp).index_select(0, src) + self.w_k_e(edge_attr)).view(-1, heads, d)
+            v = (self.w_v_h(h_mp).index_select(0, src) + self.w_v_e(edge_attr)).view(-1, heads, d)
+            score = (q.index_select(0, dst) * k).sum(-1) / math.sqrt(d)  # [E, heads]
+            dst_h = dst.unsqueeze(1).expand(-1, heads)
+            smax = torch.full((n, heads), -math.inf, dtype=x.dtype, device=x.device).scatter_reduce(
+                0, dst_h, score.detach(), reduce="amax", include_self=True)
+            ex = torch.exp(score - smax.index_select(0, dst))
+            denom = torch.zeros(n, heads, dtype=x.dtype, device=x.device).index_add(0, dst, ex)
+            alpha = ex / denom.index_select(0, dst)
+            m = torch.zeros(n, heads, d, dtype=x.dtype, device=x.device).index_add(
+                0, dst, alpha.unsqueeze(-1) * v).reshape(n, heads * d)
+        else:
+            m = h_mp
+        h = self.norm1(h + m)
+        h = self.norm2(h + self.ffn2(self.act(self.ffn1(h))))
+        return h, self.out(h)
+
+
+class ReferenceGNN(nn.Module):
+    """The paper's attention-GNN (see the module docstring for every reading taken)."""
+
+    use_descriptors: torch.jit.Final[bool]
+    predict_velocities: torch.jit.Final[bool]
+
+    def __init__(self, hidden: int = 128, n_blocks: int = 6, heads: int = 8, head_dim: int = 16, ffn: int = 512,
+                 cutoff: float = 6.287, use_descriptors: bool = True, use_attention: bool = True,
+                 predict_velocities: bool = False, n_rbf: int = 32,
+                 dt_range: Tuple[float, float] = (1.0, 10.0),
+                 temperature_range: Tuple[float, float] = (5.0, 800.0),
+                 species: Tuple[int, ...] = (13,)):
+        super().__init__()
+        if n_blocks < 1:
+            raise ValueError("n_blocks must be >= 1")
+        self.cutoff = float(cutoff)
+        self.hidden = hidden
+        self.use_descriptors = use_descriptors
+        self.use_attention = use_attention
+        self.predict_velocities = predict_velocities
+        self.species_embedding = nn.Embedding(len(species), 64)
+        z_to_index = torch.full((119,), -1, dtype=torch.long)
+        for i, z in enumerate(species):
+            z_to_index[z] = i
+        self.register_buffer("z_to_index", z_to_index)
+        self.rbf_dt = RBF(dt_range[0], dt_range[1], n_rbf)
+        self.rbf_temperature = RBF(temperature_range[0], temperature_range[1], n_rbf)
+        self.rbf_distance = RBF(0.0, self.cutoff, n_rbf)
+        static_dim = self.species_embedding.embedding_dim + 2 * n_rbf
+        if use_descriptors:
+            self.descriptor_embedding = nn.Linear(5, 64)
+            static_dim += self.descriptor_embedding.out_features
+        self.static_dim = static_dim
+        self.node_dim = 6 + static_dim
+        self.vel_mlp1 = nn.Linear(3, 64)  # ψ_vel
+        self.vel_mlp2 = nn.Linear(64, 64)
+        self.edge_dim = n_rbf + self.vel_mlp2.out_features
+        self.act = nn.GELU()
+        self.blocks = nn.ModuleList([
+            Block(self.node_dim, self.edge_dim, hidden, heads, head_dim, ffn, use_attention)
+            for _ in range(n_blocks)
+        ])
+        if predict_velocities:  # our extension, not the paper's
+            self.velocity_out = nn.Linear(hidden, 3, bias=False)
+
+    def static_features(self, species: Tensor, batch: Tensor, descriptors: Tensor, dt_fs: Tensor,
+                        temperature_K: Tensor) -> Tensor:
+        """h_static [N, 192] = [ψ_emb(z) || ψ_rbf(Δt) || ψ_rbf(T) || GELU(Linear(descriptors))]."""
+        dtype = self.species_embedding.weight.dtype
+        index = self.z_to_index.index_select(0, species)
+        if bool((index < 0).any()):
+            raise ValueError("ReferenceGNN: an atomic number is not in the model's species list")
+        parts = [
+            self.species_embedding(index),
+            self.rbf_dt(dt_fs.to(dtype).index_select(0, batch)),
+            self.rbf_temperature(temperature_K.to(dtype).index_select(0, batch)),
+        ]
+        if self.use_descriptors:
+            parts.append(self.act(self.descriptor_embedding(descriptors.to(dtype))))
+        return torch.cat(parts, dim=1)
+
+    def edge_features(self, edge_vec: Tensor, velocities: Tensor, src: Tensor, dst: Tensor) -> Tensor:
+        """e_ij [E, 96] = [ψ_rbf(|r_j - r_i|) || ψ_vel(v_j - v_i)] (edge_vec and velocities in parameter dtype)."""
+        dist = torch.linalg.vector_norm(edge_vec, dim=1)
+        dv = velocities.index_select(0, src) - velocities.index_select(0, dst)
+        return torch.cat([self.rbf_distance(dist), self.vel_mlp2(self.act(self.vel_mlp1(dv)))], dim=1)
+
+    def forward(self, positions: Tensor, velocities: Tensor, species: Tensor, batch: Tensor, cell: Tensor,
+                descriptors: Tensor, dt_fs: Tensor, temperature_K: Tensor) -> Dict[str, Tensor]:
+        dtype = self.species_embedding.weight.dtype
+        vel = velocities.to(dtype)
+        static = self.static_features(species, batch, descriptors, dt_fs, temperature_K)
+        displacement = torch.zeros(positions.shape[0], 3, dtype=positions.dtype, device=positions.device)
+        h = torch.zeros(positions.shape[0], self.hidden, dtype=dtype, device=positions.device)
+        for block in self.blocks:
+            current = positions + displacement  # input dtype (float64 from the scorer)
+            edge_index, edge_vec = radius_graph_pbc(current, cell, batch, self.cutoff)
+            src = edge_index[0]
+            dst = edge_index[1]
+            x = torch.cat([current.to(dtype), vel, static], dim=1)  # raw coordinates: not translation invariant
+            e = self.edge_features(edge_vec.to(dtype), vel, src, dst)
+            h, dr = block(x, e, src, dst)
+            displacement = displacement + dr.to(positions.dtype)
+        out: Dict[str, Tensor] = {"positions": positions + displacement}
+        if self.predict_velocities:
+            out["velocities"] = velocities + self.velocity_out(h).to(velocities.dtype)
+        return out

@@ -1,0 +1,1 @@
+"""Training the learned baselines (``gnnbench train CONFIG``, ``gnnbench export``); single process or DDP."""

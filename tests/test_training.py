@@ -1,0 +1,123 @@
+"""Training: DDP equals one process with the combined batch; kill -9 and resume; export = eager."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import run_cli
+from gnnbench.load.frames import read_split
+from gnnbench.predict.submission import load_submission
+from gnnbench.score.inputs import batch_inputs
+from gnnbench.train.config import build_model
+
+
+def write_config(tmp_path, root, name, **overrides):
+    config = {
+        "model": "baselines.gns.model:GNS",
+        "model_args": {"latent": 16, "steps": 1, "cutoff": 5.0},
+        "data": {"root": str(root), "config": "mini", "train_strides_fs": [1, 10], "validation_strides_fs": [10]},
+        "optimizer": {"lr": 1.0e-3, "weight_decay": 1.0e-5},
+        "scheduler": {"factor": 0.5, "patience": 5},
+        "clip_grad_norm": 1.0,
+        "batch_size": 4,
+        "num_workers": 0,
+        "epochs": 1,
+        "seed": 3,
+        "velocity_loss_weight": 1.0e-4,
+        "shuffle": False,
+        "max_steps": 3,
+        "run_dir": str(tmp_path / name),
+        "submission": {"name": name, "description": "test", "rollout_stride_fs": 10, "predicts_velocities": True, "uses_descriptors": False},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def parameters(run_dir):
+    return torch.load(run_dir / "last.pt", weights_only=True)["model"]
+
+
+def test_ddp_with_two_cpu_processes_equals_one_process_with_the_combined_batch(mini_dataset, tmp_path):
+    single = write_config(tmp_path, mini_dataset, "single", batch_size=4)
+    double = write_config(tmp_path, mini_dataset, "ddp", batch_size=2)
+    run_cli("train", str(single), "--no-progress")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             "-m", "gnnbench.cli", "train", str(double), "--no-progress"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    a, b = parameters(tmp_path / "single"), parameters(tmp_path / "ddp")
+    initial = build_model(yaml.safe_load(single.read_text()))  # same seed -> same initial weights
+    moved = 0
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-7)
+        moved += int(not torch.equal(a[name], initial.state_dict()[name]))
+    assert moved > 0  # the three steps changed the weights
+
+
+def test_killed_training_resumes_to_the_same_result(mini_dataset, tmp_path):
+    overrides = dict(epochs=3, max_steps=None, shuffle=True, data={"pairs_per_epoch": 24})
+    reference = write_config(tmp_path, mini_dataset, "straight", **overrides)
+    killed = write_config(tmp_path, mini_dataset, "killed", **overrides)
+    run_cli("train", str(reference), "--no-progress")
+    process = subprocess.Popen([sys.executable, "-m", "gnnbench.cli", "train", str(killed), "--no-progress"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    log = tmp_path / "killed" / "log.csv"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        assert process.poll() is None, process.stdout.read().decode()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert torch.load(tmp_path / "killed" / "last.pt", weights_only=True)["epoch"] < 3
+    result = run_cli("train", str(killed), "--no-progress")
+    assert "resuming" in result.stdout
+    a, b = parameters(tmp_path / "straight"), parameters(tmp_path / "killed")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-6, atol=1e-9)
+    assert len((tmp_path / "killed" / "log.csv").read_text().splitlines()) == 4  # header + 3 epochs, no duplicates
+    assert (tmp_path / "killed" / "loss_curve.png").stat().st_size > 3000
+
+
+def test_exported_torchscript_gives_the_eager_outputs(mini_dataset, tmp_path):
+    config_path = write_config(tmp_path, mini_dataset, "exported")
+    run_cli("train", str(config_path), "--no-progress")
+    out = tmp_path / "submission"
+    run_cli("export", str(tmp_path / "exported" / "best.pt"), "-o", str(out))
+    submission = load_submission(out / "submission.pt")
+    assert submission.metadata["training_data"]["splits"] == ["train", "validation"]
+    assert submission.metadata["strides_fs"] == [1, 10]
+    state = torch.load(tmp_path / "exported" / "best.pt", weights_only=True)
+    eager = build_model(state["config"])
+    eager.load_state_dict(state["model"])
+    eager.eval()
+    frames = read_split(mini_dataset, "mini", "test")
+    rows = [0, 7]
+    inputs = batch_inputs(frames.positions[rows], frames.velocities[rows], frames.species[rows], frames.cell[rows],
+                          frames.descriptors[rows], np.array([10.0, 5.0]), frames.thermostat_temperature_K[rows])
+    scripted = submission.predict(inputs, "test")
+    with torch.no_grad():
+        expected = eager(*[inputs[k] for k in ("positions", "velocities", "species", "batch", "cell", "descriptors", "dt_fs", "temperature_K")])
+    for key in ("positions", "velocities"):
+        torch.testing.assert_close(scripted[key], expected[key].to(torch.float64), rtol=0, atol=1e-9)
+
+
+def test_training_config_is_strict(tmp_path, mini_dataset):
+    path = write_config(tmp_path, mini_dataset, "bad")
+    path.write_text(path.read_text() + "learning_rate: 3\n")
+    result = run_cli("train", str(path), check=False)
+    assert result.returncode != 0 and "unknown keys ['learning_rate']" in result.stderr
