@@ -132,7 +132,7 @@ def train(config: dict, show_progress: bool = True) -> dict:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config["clip_grad_norm"])
             optimizer.step()
-            total, count, steps = total + float(loss), count + 1, steps + 1
+            total, count, steps = total + loss.item(), count + 1, steps + 1
             if config["max_steps"] is not None and steps >= config["max_steps"]:
                 break
         train_loss = _all_mean(total, count, device)
