@@ -152,8 +152,9 @@ def score_command(submissions, baseline, substeps, verlet_substeps, data_root, c
 @main.command("train")
 @click.argument("config_path", type=click.Path(path_type=Path))
 @click.option("--run-dir", type=click.Path(path_type=Path), default=None, help="override the config's run_dir")
+@click.option("--epochs", type=int, default=None, help="override the config's epochs")
 @click.option("--no-progress", is_flag=True)
-def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) -> None:
+def train_command(config_path: Path, run_dir: Path | None, epochs: int | None, no_progress: bool) -> None:
     """Train a baseline from a YAML CONFIG (resumes from RUN_DIR/last.pt). Use torchrun for DDP."""
     from .train.config import load_train_config
     from .train.loop import train
@@ -164,6 +165,8 @@ def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) ->
         raise click.ClickException(str(err)) from None
     if run_dir is not None:
         config["run_dir"] = str(run_dir)
+    if epochs is not None:
+        config["epochs"] = epochs
     summary = train(config, show_progress=not no_progress)
     click.echo(f"done: {summary['steps']} steps, best validation loss {summary['best_validation_loss']:.3e} Å² in {summary['run_dir']}")
 

@@ -59,6 +59,8 @@ def score(submission_path: Path | None, data_root: Path, config_name: str, devic
     if baseline_substeps is not None:
         submission = VerletEamSubmission(config, n_atoms, baseline_substeps)
         out_dir = Path(out_dir) if out_dir else Path(submission.name)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "metadata.yaml").write_text(yaml.safe_dump(submission.metadata, sort_keys=False, allow_unicode=True))
     else:
         out_dir = Path(out_dir) if out_dir else submission_path.parent
     errors = []
