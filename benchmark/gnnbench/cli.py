@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -168,7 +169,8 @@ def train_command(config_path: Path, run_dir: Path | None, epochs: int | None, n
     if epochs is not None:
         config["epochs"] = epochs
     summary = train(config, show_progress=not no_progress)
-    click.echo(f"done: {summary['steps']} steps, best validation loss {summary['best_validation_loss']:.3e} Å² in {summary['run_dir']}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 tracks the best loss
+        click.echo(f"done: {summary['steps']} steps, best validation loss {summary['best_validation_loss']:.3e} Å² in {summary['run_dir']}")
 
 
 @main.command("export")
