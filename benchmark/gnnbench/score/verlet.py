@@ -19,8 +19,8 @@ import hashlib
 import numpy as np
 import torch
 
-from .. import DATASET_REPO, DATASET_VERSION
 from ..generate.config import BuildConfig
+from ..predict.export import trivial_metadata
 from .lammps_eval import EamEvaluator
 from .metrics import MVV2E
 
@@ -70,22 +70,12 @@ class VerletEamSubmission:
     def __init__(self, config: BuildConfig, n_atoms: int, substeps: int = 1, rollout_stride_fs: int = 10):
         self.integrator = VerletEam(config, n_atoms, substeps)
         self.lammps_steps_per_stride = substeps  # cost: k LAMMPS steps of size Δt/k
+        name = f"verlet-eam-k{substeps}"
         self.metadata = {
-            "name": f"verlet-eam-k{substeps}",
-            "version": "1.0.0",
-            "description": f"velocity-Verlet with the true EAM forces (LAMMPS), {substeps} sub-step(s) per stride, NVE, fixed cell",
-            "authors": ["gnnbench maintainers"],
-            "license": "MIT",
-            "code_url": "https://github.com/gnnmd/gnnbench",
-            "baseline": True,
-            "training_data": {"dataset": DATASET_REPO, "revision": f"v{DATASET_VERSION}", "config": "none", "splits": []},
-            "strides_fs": [1, 2, 5, 10, 15, 20, 30, 40, 50],
-            "rollout_stride_fs": rollout_stride_fs,
-            "predicts_velocities": True,
-            "uses_descriptors": False,
+            **trivial_metadata(name, f"velocity-Verlet with the true EAM forces (LAMMPS), {substeps} sub-step(s) per stride, NVE, fixed cell",
+                               rollout_stride_fs),
             "parameter_count": 0,
-            "hardware": "none (no training)",
-            "submission_sha256": hashlib.sha256(f"verlet-eam-k{substeps}".encode()).hexdigest(),
+            "submission_sha256": hashlib.sha256(name.encode()).hexdigest(),
         }
 
     @property
