@@ -73,9 +73,10 @@ def test_killed_training_resumes_to_the_same_result(mini_dataset, tmp_path):
     overrides = dict(epochs=3, max_steps=None, shuffle=True, data={"pairs_per_epoch": 24})
     reference = write_config(tmp_path, mini_dataset, "straight", **overrides)
     killed = write_config(tmp_path, mini_dataset, "killed", **overrides)
-    run_cli("train", str(reference), "--no-progress")
+    one_thread = {"OMP_NUM_THREADS": "1"}  # same summation order in both runs
+    run_cli("train", str(reference), "--no-progress", env=one_thread)
     process = subprocess.Popen([sys.executable, "-m", "gnnbench.cli", "train", str(killed), "--no-progress"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **one_thread})
     log = tmp_path / "killed" / "log.csv"
     deadline = time.time() + 300
     while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
@@ -84,11 +85,11 @@ def test_killed_training_resumes_to_the_same_result(mini_dataset, tmp_path):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert torch.load(tmp_path / "killed" / "last.pt", weights_only=True)["epoch"] < 3
-    result = run_cli("train", str(killed), "--no-progress")
+    result = run_cli("train", str(killed), "--no-progress", env=one_thread)
     assert "resuming" in result.stdout
     a, b = parameters(tmp_path / "straight"), parameters(tmp_path / "killed")
-    for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=1e-6, atol=1e-9)
+    for name in a:  # float32 weights: a lost optimizer state or a skipped epoch differs by far more
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-7)
     assert len((tmp_path / "killed" / "log.csv").read_text().splitlines()) == 4  # header + 3 epochs, no duplicates
     assert (tmp_path / "killed" / "loss_curve.png").stat().st_size > 3000
 
