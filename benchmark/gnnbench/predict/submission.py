@@ -5,8 +5,8 @@ A submission is ``submission.pt``, a TorchScript archive written by ``torch.jit.
 
 * opens the archive only with ``torch.jit.load`` after checking it *is* one (a zip with
   TorchScript ``code/`` and ``constants.pkl``). A Python pickle or a ``torch.save`` checkpoint
-  is refused before anything reads it: no code path calls ``pickle.load`` or
-  ``torch.load(weights_only=False)`` on a submission. TorchScript code runs in TorchScript's
+  is refused before anything reads it: no code path hands a submission to
+  Python's unpickler (``pickle``, ``torch.load``). TorchScript code runs in TorchScript's
   interpreter, which has no access to Python;
 * validates ``metadata.yaml`` against ``metadata.schema.yaml`` (unknown keys rejected) and
   checks its ``submission_sha256`` against the file;
