@@ -1,0 +1,233 @@
+"""``gnnbench validate``: check a ``submissions/<name>/`` folder before it enters the leaderboard.
+
+A submission folder holds ``metadata.yaml``, ``scores.json``, ``plots/`` and the model: either
+``submission.pt`` (at most 5 MiB, committed) or, for a larger file, its ``submission_url`` in the
+metadata, with ``submission_sha256`` pinning the bytes. The scorer's built-in Verlet baselines
+(``verlet-eam-k<k>``) have no model file.
+
+Checks, in order; each failure is one line naming the file and the problem:
+
+1. ``metadata.yaml`` follows the strict metadata schema, and its ``name`` is the folder's name.
+2. The model: ``submission.pt`` is a TorchScript archive (checked without unpickling) whose
+   sha256 equals ``submission_sha256``, and is at most 5 MiB; or it is absent and
+   ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256);
+   or the folder is a built-in baseline.
+3. ``scores.json`` follows the scores schema; it was written by this scorer version
+   (``SCORER_VERSION``) on this dataset revision (``DATASET_REPO`` ``DATASET_VERSION``) with
+   the full protocol (no skipped rollouts or cost); and it belongs to this submission (same
+   name, sha256 and metadata; ``submission_url`` may be added after scoring, nothing else).
+4. With ``data_root``: it was scored on the same build of the dataset (manifest sha256).
+5. The scorer's plots are present.
+6. With ``rescore=True``: the scorer is run again on ``data_root`` and every accuracy and
+   rollout number must be reproduced (relative tolerance 1e-6; cost is machine-dependent and
+   not compared). This is what maintainers run on a pull request: no number is taken on trust.
+
+Problems make the folder invalid; notes (e.g. errors the scorer recorded, such as a model that
+emitted NaN) are reported but are a legitimate part of a scored entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+
+from .. import DATASET_REPO, DATASET_VERSION
+from ..predict.submission import SubmissionError, check_torchscript_archive, load_metadata, sha256_of
+from ..score import SCORER_VERSION
+from ..score.report import validate_scores
+
+MAX_COMMITTED_BYTES = 5 * 1024 * 1024
+PLOTS = ("error_vs_dt.png", "rdf.png", "msd.png", "thermo.png")
+ADDED_AFTER_SCORING = ("submission_url",)  # metadata keys that say where the file is, not what was scored
+BUILTIN_BASELINE = re.compile(r"^verlet-eam-k[1-9][0-9]*$")
+RESCORE_RTOL = 1e-6
+
+
+def builtin_baseline_sha256(name: str) -> str:
+    """The ``submission_sha256`` the scorer gives its built-in baseline ``name`` (sha256 of the name)."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+@dataclass
+class ValidationReport:
+    folder: Path
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: bool = False,
+                            rescore: bool = False) -> ValidationReport:
+    """Run checks 1–6 above on ``folder``; see the module docstring."""
+    folder = Path(folder)
+    report = ValidationReport(folder)
+    if not folder.is_dir():
+        report.problems.append(f"{folder}: not a directory")
+        return report
+    try:
+        metadata = load_metadata(folder / "metadata.yaml")
+    except SubmissionError as err:
+        report.problems.append(str(err))
+        return report
+    if metadata["name"] != folder.name:
+        report.problems.append(f"{folder / 'metadata.yaml'}: name {metadata['name']!r} differs from the folder name {folder.name!r}")
+    _check_model(folder, metadata, fetch, report)
+    scores = _check_scores(folder, metadata, data_root, report)
+    for plot in PLOTS:
+        if not (folder / "plots" / plot).is_file():
+            report.problems.append(f"{folder / 'plots' / plot}: missing (gnnbench score writes it)")
+    if rescore and scores is not None and report.ok:
+        _check_rescore(folder, scores, data_root, report)
+    return report
+
+
+def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport) -> None:
+    model = folder / "submission.pt"
+    expected = metadata["submission_sha256"]
+    if BUILTIN_BASELINE.match(metadata["name"]) and metadata.get("baseline") and expected == builtin_baseline_sha256(metadata["name"]):
+        report.notes.append(f"{folder.name}: built-in scorer baseline (no model file)")
+        return
+    url = metadata.get("submission_url")
+    if not model.exists() and url and fetch:
+        _fetch(url, model, expected, report)
+    if model.exists():
+        try:
+            check_torchscript_archive(model)
+        except SubmissionError as err:
+            report.problems.append(str(err))
+            return
+        actual = sha256_of(model)
+        if actual != expected:
+            report.problems.append(f"{model}: sha256 {actual} differs from metadata submission_sha256 {expected}")
+        size = model.stat().st_size
+        if size > MAX_COMMITTED_BYTES and not url:
+            report.problems.append(f"{model}: {size / 2**20:.1f} MiB is over the 5 MiB a repository file may have; "
+                                   "host it and give submission_url in metadata.yaml")
+        elif size > MAX_COMMITTED_BYTES:
+            report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (hosted at {url})")
+    elif url:
+        report.notes.append(f"{model}: not here; hosted at {url} (gnnbench validate --fetch downloads it and checks its sha256)")
+    else:
+        report.problems.append(f"{model}: missing, and metadata.yaml gives no submission_url")
+
+
+def _fetch(url: str, target: Path, expected_sha256: str, report: ValidationReport) -> None:
+    """Download ``url`` to ``target`` through a temporary file; keep it only if the sha256 matches."""
+    partial = target.with_name(target.name + ".part")
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        report.problems.append(f"{url}: download failed ({err})")
+        return
+    if digest.hexdigest() != expected_sha256:
+        partial.unlink()
+        report.problems.append(f"{url}: downloaded file has sha256 {digest.hexdigest()}, metadata says {expected_sha256}; not kept")
+        return
+    partial.replace(target)
+    report.notes.append(f"{target}: downloaded from {url}, sha256 matches")
+
+
+def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: ValidationReport) -> dict | None:
+    path = folder / "scores.json"
+    if not path.is_file():
+        report.problems.append(f"{path}: missing; run gnnbench score {folder}")
+        return None
+    try:
+        scores = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        report.problems.append(f"{path}: not valid JSON ({err})")
+        return None
+    try:
+        validate_scores(scores)
+    except jsonschema.ValidationError as err:
+        where = "/".join(map(str, err.absolute_path)) or "(top level)"
+        report.problems.append(f"{path}: does not follow the scores schema at {where}: {err.message[:200]}")
+        return None
+    if scores["scorer_version"] != SCORER_VERSION:
+        report.problems.append(f"{path}: written by scorer {scores['scorer_version']}, the current scorer is {SCORER_VERSION}; rescore it")
+    dataset = scores["dataset"]
+    if (dataset["name"], dataset["version"]) != (DATASET_REPO, DATASET_VERSION):
+        report.problems.append(f"{path}: scored on {dataset['name']} {dataset['version']}, the current revision is "
+                               f"{DATASET_REPO} {DATASET_VERSION}; rescore it")
+    for part in ("rollouts", "cost"):
+        if "skipped" in scores[part]:
+            report.problems.append(f"{path}: {part} were skipped ({scores[part]['skipped']}); a leaderboard entry needs the full protocol")
+    for split in ("test", "test_temperature"):
+        if split not in scores["stride_accuracy"]:
+            report.problems.append(f"{path}: no stride accuracy on split {split!r}")
+    scored = scores["submission"]
+    if scored["name"] != metadata["name"] or scored["sha256"] != metadata["submission_sha256"]:
+        report.problems.append(f"{path}: scores belong to {scored['name']} (sha256 {scored['sha256'][:12]}…), not to this "
+                               f"metadata's {metadata['name']} (sha256 {metadata['submission_sha256'][:12]}…)")
+    else:
+        changed = sorted(key for key in set(scored["metadata"]) | set(metadata)
+                         if key not in ADDED_AFTER_SCORING and scored["metadata"].get(key) != metadata.get(key))
+        if changed:
+            report.problems.append(f"{folder / 'metadata.yaml'}: changed after scoring ({', '.join(changed)}); rescore it")
+    for error in scores["errors"]:
+        report.notes.append(f"{path}: the scorer recorded: {error}")
+    if data_root is not None:
+        from ..package.manifest import manifest_digest
+
+        local = manifest_digest(Path(data_root))
+        if local != dataset["manifest_sha256"]:
+            report.problems.append(f"{path}: scored on dataset build {dataset['manifest_sha256'][:12]}…, "
+                                   f"{Path(data_root) / 'manifest.json'} is {local[:12]}…")
+    return scores
+
+
+def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport) -> None:
+    """Score the folder again into a temporary directory and compare every accuracy and rollout number."""
+    from ..score.run import score
+
+    if data_root is None:
+        report.problems.append(f"{folder}: --rescore needs the dataset (--data)")
+        return
+    metadata = scores["submission"]["metadata"]
+    verlet_ks = tuple(sorted(int(k.rsplit("k", 1)[1]) for k in scores["stride_accuracy"]["test"]["overall"]["1"] if k.startswith("verlet_eam_k")))
+    builtin = BUILTIN_BASELINE.match(metadata["name"]) and not (folder / "submission.pt").exists()
+    with tempfile.TemporaryDirectory() as tmp:
+        again = score(None if builtin else folder, data_root, scores["dataset"]["config"], out_dir=Path(tmp),
+                      show_progress=False, quiet=True, verlet_substeps=verlet_ks,
+                      baseline_substeps=int(metadata["name"].rsplit("k", 1)[1]) if builtin else None)
+    differences = _differences(scores["stride_accuracy"], again["stride_accuracy"], "stride_accuracy")
+    ours = {k: v for k, v in scores["rollouts"].items() if k != "notes"}
+    theirs = {k: v for k, v in again["rollouts"].items() if k != "notes"}
+    differences += _differences(ours, theirs, "rollouts")
+    if differences:
+        shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
+        report.problems.append(f"{folder / 'scores.json'}: the scorer does not reproduce it: {shown}")
+    else:
+        report.notes.append(f"{folder / 'scores.json'}: rescored, every accuracy and rollout number reproduced (rtol {RESCORE_RTOL:g})")
+
+
+def _differences(a, b, where: str) -> list[str]:
+    """Paths at which two JSON trees differ (numbers compared with RESCORE_RTOL)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{where}/{k}: only in {'scores.json' if k in a else 'the rescore'}" for k in sorted(set(a) ^ set(b))]
+        for key in sorted(set(a) & set(b)):
+            out += _differences(a[key], b[key], f"{where}/{key}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{where}: length {len(a)} vs {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{where}/{i}")]
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return [] if math.isclose(a, b, rel_tol=RESCORE_RTOL, abs_tol=1e-12) else [f"{where}: {a:.6g} vs {b:.6g}"]
+    return [] if a == b else [f"{where}: {a!r} vs {b!r}"]
