@@ -150,6 +150,57 @@ def score_command(submissions, baseline, substeps, verlet_substeps, data_root, c
         sys.exit(1)
 
 
+@main.command("validate")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
+              help="built dataset directory: also check scores.json was made on this build (manifest sha256)")
+@click.option("--fetch", is_flag=True, help="download submission.pt from submission_url when it is not here, and check its sha256")
+@click.option("--rescore", is_flag=True, help="score again on --data and require every accuracy and rollout number to be reproduced")
+def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool) -> None:
+    """Check submission FOLDERS: metadata schema, checksum, scorer version and dataset revision of scores.json."""
+    from .leaderboard.validate import validate_submission_dir
+
+    if rescore and data_root is None:
+        raise click.UsageError("--rescore needs --data (the dataset to score on)")
+    failed = 0
+    for folder in folders:
+        report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore)
+        for note in report.notes:
+            click.echo(f"  note: {note}")
+        for problem in report.problems:
+            click.echo(f"  FAIL: {problem}", err=True)
+        click.echo(f"{'OK' if report.ok else 'INVALID'}: {folder}")
+        failed += not report.ok
+    if failed:
+        click.echo(f"{failed} of {len(folders)} folder(s) invalid", err=True)
+        sys.exit(1)
+
+
+@main.command("leaderboard")
+@click.option("--submissions", "submissions_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("submissions"),
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("leaderboard"), show_default=True)
+@click.option("--check", is_flag=True, help="write nothing; exit 1 if the leaderboard is not what the submissions give")
+def leaderboard_command(submissions_dir: Path, out: Path, check: bool) -> None:
+    """Regenerate OUT/README.md, OUT/index.html and the error-vs-Δt plots from SUBMISSIONS/*/scores.json."""
+    from .leaderboard.build import check_leaderboard, write_leaderboard
+
+    if not submissions_dir.is_dir():
+        raise click.ClickException(f"{submissions_dir}: no such directory")
+    if check:
+        differ = check_leaderboard(submissions_dir, out)
+        if differ:
+            click.echo(f"{out} is out of date ({', '.join(differ)}); run gnnbench leaderboard", err=True)
+            sys.exit(1)
+        click.echo(f"{out} is up to date with {submissions_dir}")
+        return
+    changed, excluded, n_entries = write_leaderboard(submissions_dir, out)
+    for name, problems in excluded.items():
+        click.echo(f"not listed: {name}: {'; '.join(problems)}", err=True)
+    click.echo(f"{n_entries} entries; {', '.join(changed) + ' written' if changed else 'no change'} in {out} "
+               f"(open {out / 'index.html'} in a browser, or read {out / 'README.md'})")
+
+
 @main.command("train")
 @click.argument("config_path", type=click.Path(path_type=Path))
 @click.option("--run-dir", type=click.Path(path_type=Path), default=None, help="override the config's run_dir")
