@@ -51,7 +51,8 @@ COLUMNS = [
            "through the kinetic temperature against time (K/ps)", ".3g"),
     Column("v_drift", "V drift (Å³/ps)",
            "mean over rollouts of |dV/dt(pred) − dV/dt(MD)|, slopes of least-squares lines through the cell "
-           "volume against time (Å³/ps)", ".3g"),
+           "volume against time (Å³/ps). An entry that does not predict the cell holds it fixed, so its value is "
+           "the MD volume drift it misses", ".3g"),
     Column("speedup", "speed-up vs LAMMPS",
            "simulated ns/day of the entry at its rollout stride / ns/day of LAMMPS EAM NPT at 1 fs, "
            "timed on the same machine in the same scoring run (> 1 = faster than MD)", ".3g", "higher"),

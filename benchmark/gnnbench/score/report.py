@@ -59,8 +59,14 @@ def stride_table(split: str, result: dict, name: str) -> str:
         sub = at.get("submission", {})
         verdict = ""
         if sub:
-            best = min((at[b]["rmse_A"], b) for b in ("zero_displacement", "constant_velocity", *verlets))
-            verdict = "beats all baselines" if sub["rmse_A"] < best[0] else f"loses to {baseline_label(best[1])}"
+            beaten_by = sorted((at[b]["rmse_A"], b) for b in ("zero_displacement", "constant_velocity", *verlets)
+                               if at[b]["rmse_A"] <= sub["rmse_A"])
+            if not beaten_by:
+                verdict = "beats all baselines"
+            elif len(beaten_by) == 2 + len(verlets):
+                verdict = "loses to every baseline"
+            else:
+                verdict = "loses to " + ", ".join(baseline_label(b) for _, b in beaten_by)
         rows.append((dt, _fmt(sub.get("rmse_A")), _fmt(at["zero_displacement"]["rmse_A"]), _fmt(at["constant_velocity"]["rmse_A"]),
                      *[_fmt(at[v]["rmse_A"]) for v in verlets],
                      _fmt(at.get("skill_vs_zero"), "+.3f"), _fmt(at.get("skill_vs_constant_velocity"), "+.3f"),
