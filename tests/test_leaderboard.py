@@ -124,7 +124,7 @@ def test_validate_allows_a_url_added_after_scoring_but_not_a_large_file_without_
     assert report.ok, report.problems
     (folder / "submission.pt").unlink()
     report = validate_submission_dir(folder)
-    assert report.ok and any("hosted at https://example.org/gns-mini.pt" in n for n in report.notes)
+    assert report.ok and any("its submission_url is https://example.org/gns-mini.pt" in n for n in report.notes)
 
 
 @pytest.fixture

@@ -115,9 +115,9 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
             report.problems.append(f"{model}: {size / 2**20:.1f} MiB is over the 5 MiB a repository file may have; "
                                    "host it and give submission_url in metadata.yaml")
         elif size > MAX_COMMITTED_BYTES:
-            report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (hosted at {url})")
+            report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (its submission_url is {url})")
     elif url:
-        report.notes.append(f"{model}: not here; hosted at {url} (gnnbench validate --fetch downloads it and checks its sha256)")
+        report.notes.append(f"{model}: not in the folder; its submission_url is {url} (gnnbench validate --fetch downloads it and checks its sha256)")
     else:
         report.problems.append(f"{model}: missing, and metadata.yaml gives no submission_url")
 
