@@ -200,7 +200,8 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
         report.problems.append(f"{folder}: --rescore needs the dataset (--data)")
         return
     metadata = scores["submission"]["metadata"]
-    verlet_ks = tuple(sorted(int(k.rsplit("k", 1)[1]) for k in scores["stride_accuracy"]["test"]["overall"]["1"] if k.startswith("verlet_eam_k")))
+    first_dt = next(iter(scores["stride_accuracy"]["test"].get("overall", {}).values()), {})  # {} if stride accuracy failed
+    verlet_ks = tuple(sorted(int(k.rsplit("k", 1)[1]) for k in first_dt if k.startswith("verlet_eam_k")))
     builtin = BUILTIN_BASELINE.match(metadata["name"]) and not (folder / "submission.pt").exists()
     with tempfile.TemporaryDirectory() as tmp:
         again = score(None if builtin else folder, data_root, scores["dataset"]["config"], out_dir=Path(tmp),
