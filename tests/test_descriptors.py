@@ -10,7 +10,7 @@ from gnnbench.generate.config import load_config
 
 
 def ovito_csp_and_cna(positions: np.ndarray, cell: np.ndarray, origin: np.ndarray, cna_cutoff: float):
-    from ovito.data import DataCollection, SimulationCell
+    from ovito.data import DataCollection
     from ovito.modifiers import CentroSymmetryModifier, CommonNeighborAnalysisModifier
     from ovito.pipeline import Pipeline, StaticSource
 

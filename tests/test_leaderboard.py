@@ -21,7 +21,8 @@ import yaml
 from conftest import run_cli
 from gnnbench.leaderboard import validate as validate_module
 from gnnbench.leaderboard.build import check_leaderboard, render_leaderboard, write_leaderboard
-from gnnbench.leaderboard.validate import builtin_baseline_sha256, validate_submission_dir
+from gnnbench.leaderboard.validate import validate_submission_dir
+from gnnbench.predict.export import builtin_baseline_sha256
 
 REPO = Path(__file__).resolve().parents[1]
 SUBMISSIONS = REPO / "submissions"

@@ -4,7 +4,6 @@ Everything is synthetic (FCC Al, a0 = 4.05 Å, 4x4x4 cells = 256 atoms); no data
 """
 
 import itertools
-import math
 
 import numpy as np
 import pytest

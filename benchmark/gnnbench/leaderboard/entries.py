@@ -7,7 +7,6 @@ its manifest): only entries scored on the same frames share a table.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +140,7 @@ def collect_entries(submissions_dir: Path) -> tuple[list[Entry], dict[str, list[
         if not report.ok:  # paths relative to the folder, so the text does not depend on where the repository is
             excluded[folder.name] = [problem.replace(f"{folder}/", "") for problem in report.problems]
             continue
-        entries.append(Entry(folder.name, folder, json.loads((folder / "scores.json").read_text())))
+        entries.append(Entry(folder.name, folder, report.scores))
     return entries, excluded
 
 
@@ -216,6 +215,8 @@ def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT) -> st
     return text + " " + entry.rollout_sentence
 
 SECONDARY_COLUMNS = [c for c in COLUMNS if c.key.startswith("rmse_") or c.key == "skill_cv"]
+# The tables of each section: the headline split with every column, then the others with accuracy only.
+TABLES = [(HEADLINE_SPLIT, COLUMNS), *((split, SECONDARY_COLUMNS) for split in SPLITS if split != HEADLINE_SPLIT)]
 
 
 def table_cells(entry: Entry, split: str, columns: list[Column]) -> list[tuple[str, str, float | str | None]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from .entries import (COLUMNS, SCORER_NOTE, HEADLINE_SPLIT, SECONDARY_COLUMNS, SKILL_DT_FS, SPLITS, Entry, group_title, ranked,
+from .entries import (COLUMNS, SCORER_NOTE, HEADLINE_SPLIT, TABLES, SKILL_DT_FS, SPLITS, Entry, group_title, ranked,
                       split_caption, table_cells, verdict)
 
 HEADER = """# gnnbench leaderboard
@@ -31,7 +31,7 @@ def render_markdown(groups: dict[tuple, list[Entry]], plots: dict[tuple, str], e
     parts = [HEADER.format(skill_dt=SKILL_DT_FS, scorer_note=SCORER_NOTE)]
     for key, entries in groups.items():
         parts.append(f"## {group_title(key)}\n")
-        for split, columns in ((HEADLINE_SPLIT, COLUMNS), *((s, SECONDARY_COLUMNS) for s in SPLITS if s != HEADLINE_SPLIT)):
+        for split, columns in TABLES:
             label = "Headline: split" if split == HEADLINE_SPLIT else "Split"
             parts.append(f"### {label} `{split}` ({SPLITS[split]}; {split_caption(entries, split)})\n")
             headers = ["#", "entry", "kind", "parameters"] + [c.header for c in columns]

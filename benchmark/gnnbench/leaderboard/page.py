@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 
-from .entries import (COLUMNS, HEADLINE_SPLIT, SCORER_NOTE, SECONDARY_COLUMNS, SKILL_DT_FS, SPLITS, Entry, group_title,
+from .entries import (COLUMNS, HEADLINE_SPLIT, SCORER_NOTE, TABLES, SKILL_DT_FS, SPLITS, Entry, group_title,
                       ranked, split_caption, table_cells, verdict)
 
 STYLE = """
@@ -116,7 +116,7 @@ def render_page(groups: dict[tuple, list[Entry]], plots: dict[tuple, str], exclu
     ]
     for key, entries in groups.items():
         body.append(f"<section>\n<h2>{_inline(group_title(key))}</h2>")
-        for split, columns in ((HEADLINE_SPLIT, COLUMNS), *((s, SECONDARY_COLUMNS) for s in SPLITS if s != HEADLINE_SPLIT)):
+        for split, columns in TABLES:
             label = "Headline: split" if split == HEADLINE_SPLIT else "Split"
             body.append(f"<h3>{label} <code>{split}</code> ({html.escape(SPLITS[split])}; {html.escape(split_caption(entries, split))})</h3>")
             body.append(_table(entries, split, columns))

@@ -40,6 +40,7 @@ from pathlib import Path
 import jsonschema
 
 from .. import DATASET_REPO, DATASET_VERSION
+from ..predict.export import builtin_baseline_sha256
 from ..predict.submission import SubmissionError, check_torchscript_archive, load_metadata, sha256_of
 from ..score import SCORER_VERSION
 from ..score.report import validate_scores
@@ -51,16 +52,12 @@ BUILTIN_BASELINE = re.compile(r"^verlet-eam-k[1-9][0-9]*$")
 RESCORE_RTOL = 1e-6
 
 
-def builtin_baseline_sha256(name: str) -> str:
-    """The ``submission_sha256`` the scorer gives its built-in baseline ``name`` (sha256 of the name)."""
-    return hashlib.sha256(name.encode()).hexdigest()
-
-
 @dataclass
 class ValidationReport:
     folder: Path
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    scores: dict | None = None  # the parsed scores.json, when it could be read
 
     @property
     def ok(self) -> bool:
@@ -83,7 +80,7 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
     if metadata["name"] != folder.name:
         report.problems.append(f"{folder / 'metadata.yaml'}: name {metadata['name']!r} differs from the folder name {folder.name!r}")
     _check_model(folder, metadata, fetch, report)
-    scores = _check_scores(folder, metadata, data_root, report)
+    scores = report.scores = _check_scores(folder, metadata, data_root, report)
     for plot in PLOTS:
         if not (folder / "plots" / plot).is_file():
             report.problems.append(f"{folder / 'plots' / plot}: missing (gnnbench score writes it)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 
@@ -27,6 +28,11 @@ def write_submission(module: torch.nn.Module, metadata: dict, out_dir: Path) -> 
     (out_dir / "metadata.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True))
     load_metadata(out_dir / "metadata.yaml")  # fail here, not at scoring time
     return path
+
+
+def builtin_baseline_sha256(name: str) -> str:
+    """The ``submission_sha256`` of a scorer built-in baseline, which has no file: sha256 of its name."""
+    return hashlib.sha256(name.encode()).hexdigest()
 
 
 def trivial_metadata(name: str, description: str, rollout_stride_fs: int = 10) -> dict:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..generate.config import BuildConfig
-from ..predict.export import trivial_metadata
+from ..predict.export import builtin_baseline_sha256, trivial_metadata
 from .lammps_eval import EamEvaluator
 from .metrics import MVV2E
 
@@ -77,7 +77,7 @@ class VerletEamSubmission:
             **trivial_metadata(name, f"velocity-Verlet with the true EAM forces (LAMMPS), {substeps} sub-step(s) per stride, NVE, fixed cell",
                                rollout_stride_fs),
             "parameter_count": 0,
-            "submission_sha256": hashlib.sha256(name.encode()).hexdigest(),
+            "submission_sha256": builtin_baseline_sha256(name),
         }
 
     @property
