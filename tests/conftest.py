@@ -14,6 +14,7 @@ import pytest
 # Tests never reach the network: datasets and huggingface_hub read these at import time.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in test logs (tqdm reads it at import)
 
 TESTS = Path(__file__).resolve().parent
 TINY_CONFIG = TESTS / "data" / "tiny.yaml"

@@ -34,7 +34,7 @@ def test_same_config_and_seed_build_identical_shards(tiny_dataset, tmp_path):
     again = tmp_path / "again"
     run_cli("data", "build", "--config", str(TINY_CONFIG), "--out", str(again), "--no-progress")
     first, second = shard_checksums(tiny_dataset), shard_checksums(again)
-    assert len(first) == 4  # train, validation, test at 300 K; test_temperature at 650 K
+    assert len(first) == 6  # train, validation, test at 300 K; test_temperature at 650 K; an NVE window for each test trajectory
     assert first == second
 
 
@@ -114,7 +114,7 @@ def test_kinetic_energy_and_temperature_agree_with_stored_velocities(mini_datase
 def test_stride_baselines_match_the_scale_of_the_paper_notes(mini_dataset):
     """Zero displacement at 350 K is ~5.7e-3 Å at 1 fs and ~0.245 Å at 50 fs (paper-notes table)."""
     rows = read_rows(mini_dataset, "data/mini/test_temperature-T0350K.parquet")
-    d = np.asarray([r["target_displacement"] for r in rows])  # [anchors, K, N, 3]
+    d = np.asarray([r["nve_target_displacement"] for r in rows])  # [anchors, K, N, 3]
     rmse = np.sqrt((d**2).sum(-1).mean(axis=(0, 2)))
     dts = rows[0]["dt_fs"]
     assert rmse[dts.index(1)] == pytest.approx(5.7e-3, rel=0.25)
@@ -129,20 +129,23 @@ def test_manifest_records_potential_and_lammps(mini_dataset):
     assert (mini_dataset / "recipes" / "mini.yaml").read_text() == load_config("mini").source_text
     readme = (mini_dataset / "README.md").read_text()
     assert "config_name: mini" in readme and "data/mini/test_temperature-*.parquet" in readme
+    assert "config_name: mini-nve-window" in readme and "data/mini/nve_window/test-*.parquet" in readme
+    assert {s: len(v["files"]) for s, v in mini["nve_window"].items()} == {"test": 5, "test_temperature": 11}
 
 
 def test_mini_is_small(mini_dataset):
+    """Two target sets and the NVE windows: at most 100 MB (the 1.0.0 layout was 43.6 MB)."""
     total = sum(p.stat().st_size for p in (mini_dataset / "data").rglob("*.parquet"))
-    assert total <= 50e6
+    assert total <= 100e6
 
 
 def test_dataset_card_documents_every_field_with_its_unit():
     from pathlib import Path
 
-    from gnnbench.package.schema import FIELDS
+    from gnnbench.package.schema import FIELDS, WINDOW_FIELDS
 
     card = (Path(__file__).resolve().parents[1] / "DATASET_CARD.md").read_text()
-    for field in FIELDS:
+    for field in FIELDS + WINDOW_FIELDS:
         line = next((l for l in card.splitlines() if l.startswith(f"| `{field.name}` |")), None)
         assert line is not None, f"DATASET_CARD.md has no row for field {field.name}"
         assert f"| {field.unit or '—'} |" in line, f"DATASET_CARD.md gives the wrong unit for {field.name}"

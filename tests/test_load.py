@@ -42,7 +42,9 @@ def test_pyg_samples_batch_and_match_the_rows(mini_hf):
     sample = graphs[3]  # anchor 1, Δt = 50 fs
     row = split[1]
     assert sample.dt_fs.item() == 50
-    np.testing.assert_allclose(sample.y_displacement.numpy(), np.asarray(row["target_displacement"][-1]))
+    np.testing.assert_allclose(sample.y_displacement.numpy(), np.asarray(row["nve_target_displacement"][-1]))
+    npt = AnchorStrideGraphs(split, strides_fs=[1, 50], dtype=torch.float64, targets="npt")[3]
+    np.testing.assert_allclose(npt.y_displacement.numpy(), np.asarray(row["npt_target_displacement"][-1]))
     np.testing.assert_allclose(sample.pos.numpy(), np.asarray(row["positions"]))
     assert sample.descriptors.shape == (row["n_atoms"], 5)
 

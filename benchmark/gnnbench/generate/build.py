@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ..package.card import write_card
 from ..package.manifest import write_manifest
 from ..package.shards import trajectory_id, write_trajectory_shards
-from ..package.splits import SPLITS
+from ..package.splits import ROLLOUT_SPLITS, SPLITS
 from .config import BuildConfig, load_config
 from .lammps_runtime import sha256_file
 from .simulate import is_simulated, simulate_temperature
@@ -145,6 +145,7 @@ def _drain(progress_queue, bars) -> None:
 def _config_summary(root: Path, config: BuildConfig) -> dict:
     """Provenance and sizes of one built config, read from its work markers and shards."""
     splits = {s: {"rows": 0, "bytes": 0, "files": []} for s in SPLITS}
+    windows = {s: {"rows": 0, "bytes": 0, "files": []} for s in ROLLOUT_SPLITS}
     simulation = None
     for t in config.temperatures_K:
         work_dir = work_dir_of(root, config, t)
@@ -153,9 +154,10 @@ def _config_summary(root: Path, config: BuildConfig) -> dict:
             raise RuntimeError(f"{config.name}: temperature {t} K is not built ({marker} missing)")
         for name, info in json.loads(marker.read_text())["shards"].items():
             split = name.split("/")[-1].rsplit("-", 1)[0]
-            splits[split]["rows"] += info["rows"]
-            splits[split]["bytes"] += (root / name).stat().st_size
-            splits[split]["files"].append(name)
+            table = windows if "/nve_window/" in name else splits
+            table[split]["rows"] += info["rows"]
+            table[split]["bytes"] += (root / name).stat().st_size
+            table[split]["files"].append(name)
         simulation = json.loads((work_dir / "simulation.json").read_text())
     return {
         "recipe": f"recipes/{config.name}.yaml",
@@ -169,5 +171,8 @@ def _config_summary(root: Path, config: BuildConfig) -> dict:
         "train_temperatures_K": list(config.train_temperatures_K),
         "held_out_temperatures_K": list(config.held_out_temperatures_K),
         "splits": {s: {**v, "files": sorted(v["files"])} for s, v in splits.items()},
+        "nve_window": {s: {**v, "files": sorted(v["files"])} for s, v in windows.items()},
+        "nve_window_ps": config.nve_window_ps,
+        "nve_window_interval_fs": config.nve_window_interval_fs,
     }
 

@@ -42,6 +42,8 @@ class BuildConfig:
     split_fractions: dict
     split_gap_fs: int
     descriptor_cutoff_A: float
+    nve_window_ps: float
+    nve_window_interval_fs: int
     seed: int
     rows_per_row_group: int
     source_text: str = dataclasses.field(default="", compare=False, repr=False)
@@ -63,6 +65,10 @@ class BuildConfig:
     @property
     def production_steps(self) -> int:
         return round(self.production_ps * 1000 / self.timestep_fs)
+
+    @property
+    def nve_window_steps(self) -> int:
+        return round(self.nve_window_ps * 1000 / self.timestep_fs)
 
     @property
     def sha256(self) -> str:
@@ -108,5 +114,7 @@ def _check(config: BuildConfig, path: Path) -> None:
         raise ValueError(f"{path}: the largest Δt must be shorter than the anchor interval")
     if abs(sum(config.split_fractions.values()) - 1) > 1e-9:
         raise ValueError(f"{path}: split fractions must add up to 1")
+    if config.nve_window_interval_fs > 10 or config.nve_window_ps < 2:
+        raise ValueError(f"{path}: the NVE reference window must cover at least 2 ps at 10 fs resolution or finer")
     if min(config.cells) * config.lattice_constant_A < 2 * 6.287:
         raise ValueError(f"{path}: the box is smaller than twice the 6.287 Å model cutoff")

@@ -8,9 +8,17 @@ During production only the frames a split uses are written:
 
 * ``anchors.dump``  at every kept anchor step: id, type, unwrapped positions (Å), velocities
   (Å/ps) and the per-atom descriptors CSP, CNA, Q4, Q6, CN computed by LAMMPS;
-* ``targets.dump``  at anchor + Δt for every Δt: id, unwrapped positions, velocities;
-* ``thermo.csv``    at every written frame: temperature (K), pressure (bar), volume (Å³),
-  potential and kinetic energy (eV).
+* ``targets.dump``  the NPT continuation at anchor + Δt for every Δt: id, unwrapped positions,
+  velocities; ``thermo.csv`` at every NPT frame: T (K), P (bar), V (Å³), PE and KE (eV);
+* ``nve_targets.dump`` / ``nve_thermo.csv``  the NVE branch of every anchor at anchor + Δt;
+* ``nve_window.dump`` / ``nve_window.csv``  for the trajectory's first test anchor (where
+  rollouts start), an NVE run of ``nve_window_ps`` written every ``nve_window_interval_fs``.
+
+The NVE branches are the Hamiltonian flow from the exact anchor state: a second LAMMPS instance
+(:class:`NveBranch`) receives a bit-for-bit copy of the anchor's box, positions, image flags and
+velocities and integrates it with ``fix nve`` (velocity-Verlet, same 1 fs timestep). The NPT
+instance is only read, never modified, so its trajectory is the same with or without branches
+(``unfix``/``fix npt`` in place would reset the Nosé–Hoover state and change it).
 
 Numbers are written with ``%.17g`` so a double round-trips exactly: text dumps must not
 quantise positions (LAMMPS's default ``%g`` keeps only 6 digits).
@@ -24,16 +32,21 @@ import csv
 import json
 import shutil
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
-from ..package.splits import frame_steps
+import numpy as np
+
+from ..package.splits import frame_steps, rollout_start_step, target_offsets
 from .config import BuildConfig
 from .lammps_runtime import lammps_version, new_lammps, potential_path, sha256_file
 
 ANCHOR_COLUMNS = "id type xu yu zu vx vy vz c_csp c_cna c_q[1] c_q[2] c_cn"
 TARGET_COLUMNS = "id xu yu zu vx vy vz"
 THERMO_KEYS = ("temp", "press", "vol", "pe", "ke")
+NVE_THERMO_KEYS = ("temp", "pe", "ke")
+DUMP_FORMAT = "modify append yes sort id format float %.17g"
 DONE_MARKER = "simulation.json"
 
 
@@ -87,15 +100,70 @@ def potential_commands(config: BuildConfig) -> list[str]:
     ]
 
 
+class NveBranch:
+    """A second LAMMPS instance that integrates copies of NPT states under ``fix nve``.
+
+    ``start_from(npt)`` copies the box (``change_box`` with the bounds as round-trip decimal
+    strings, so the doubles are the same), and per atom id the wrapped positions,
+    image flags and velocities, as raw doubles and ints: the branch starts from exactly the state
+    the NPT run holds. Atoms are never sorted here, so the atom with id i sits at index i − 1.
+    """
+
+    def __init__(self, config: BuildConfig, n_atoms: int):
+        self.n_atoms = n_atoms
+        self.lmp = new_lammps()
+        for command in ["units metal", "boundary p p p", "atom_style atomic", "atom_modify map array sort 0 0.0",
+                        "region box block 0 1 0 1 0 1", "create_box 1 box"]:
+            self.lmp.command(command)
+        self.lmp.create_atoms(n_atoms, list(range(1, n_atoms + 1)), [1] * n_atoms, [0.5] * (3 * n_atoms))
+        for command in potential_commands(config) + [f"timestep {config.timestep_fs / 1000}", "fix integrate all nve",
+                                                     "thermo_style custom step temp pe ke", "thermo 1000000"]:
+            self.lmp.command(command)
+        self.step = 0
+        self._needs_setup = True
+
+    def close(self) -> None:
+        self.lmp.close()
+
+    def start_from(self, npt, step: int) -> None:
+        """Copy the NPT instance's current state; the branch's clock starts at ``step``."""
+        boxlo, boxhi, xy, yz, xz, _, _ = npt.extract_box()
+        if xy or yz or xz:
+            raise NotImplementedError("NveBranch copies orthogonal boxes (the al-eam data is NPT iso)")
+        bounds = " ".join(f"{axis} final {lo!r} {hi!r}" for axis, lo, hi in zip("xyz", boxlo, boxhi))
+        self.lmp.command(f"change_box all {bounds} units box")
+        source_ids = npt.numpy.extract_atom("id")[: self.n_atoms].astype(np.int64)
+        order = np.argsort(source_ids)
+        for name in ("x", "v", "image"):
+            source = np.array(npt.numpy.extract_atom(name)[: self.n_atoms])
+            self.lmp.numpy.extract_atom(name)[: self.n_atoms] = source[order]
+        self.lmp.command(f"reset_timestep {step}")
+        self.step = step
+        self._needs_setup = True
+
+    def run_to(self, step: int) -> None:
+        """Integrate to ``step`` (a ``run 0`` right after ``start_from`` evaluates the start state)."""
+        if step > self.step or self._needs_setup:
+            self.lmp.command(f"run {step - self.step} pre {'yes' if self._needs_setup else 'no'} post no")
+            self._needs_setup = False
+            self.step = step
+
+    def write_frame(self, dump: Path, thermo: csv.writer, anchor_step: int) -> None:
+        self.lmp.command(f"write_dump all custom {dump} {TARGET_COLUMNS} {DUMP_FORMAT}")
+        thermo.writerow([anchor_step, self.step] + [repr(self.lmp.get_thermo(k)) for k in NVE_THERMO_KEYS])
+
+
 def simulate_temperature(
     config: BuildConfig,
     temperature_K: float,
     work_dir: Path,
     progress: Callable[[int, int], None] | None = None,
+    branches: bool = True,
 ) -> dict:
     """Run one trajectory into ``work_dir`` (emptied first) and return its summary.
 
-    ``progress(done, total)`` is called as production frames are written.
+    ``progress(done, total)`` is called as production frames are written. ``branches=False``
+    runs the NPT trajectory alone (the test that branching leaves it unchanged uses this).
     """
     if work_dir.exists():
         shutil.rmtree(work_dir)
@@ -105,31 +173,42 @@ def simulate_temperature(
     anchors, targets = frame_steps(config, temperature_K)
     anchor_set = set(anchors)
     frames = sorted(anchor_set | set(targets))
-    fmt = "modify append yes sort id format float %.17g"
+    window_start = rollout_start_step(config, temperature_K)
 
     started = time.perf_counter()
     lmp = new_lammps()
+    branch = NveBranch(config, config.n_atoms) if branches else None
+    branch_seconds = 0.0
     try:
         for command in commands:
             lmp.command(command)
         equilibrated = time.perf_counter()
         current = 0
-        with open(work_dir / "thermo.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("step",) + THERMO_KEYS)
+        with ExitStack() as files:
+            csv_writer = lambda name, header: _csv_writer(files.enter_context(open(work_dir / name, "w", newline="")), header)  # noqa: E731
+            thermo = csv_writer("thermo.csv", ("step",) + THERMO_KEYS)
+            nve_thermo = csv_writer("nve_thermo.csv", ("anchor_step", "step") + NVE_THERMO_KEYS) if branch else None
             for done, step in enumerate(frames, 1):
                 if step > current:
                     lmp.command(f"run {step - current} pre no post no")
                     current = step
-                writer.writerow([step] + [repr(lmp.get_thermo(k)) for k in THERMO_KEYS])
+                thermo.writerow([step] + [repr(lmp.get_thermo(k)) for k in THERMO_KEYS])
                 if step in anchor_set:
-                    lmp.command(f"write_dump all custom {work_dir / 'anchors.dump'} {ANCHOR_COLUMNS} {fmt}")
+                    lmp.command(f"write_dump all custom {work_dir / 'anchors.dump'} {ANCHOR_COLUMNS} {DUMP_FORMAT}")
+                    if branch is not None:
+                        branch_started = time.perf_counter()
+                        _branch_targets(branch, lmp, step, target_offsets(config), work_dir, nve_thermo)
+                        if step == window_start:
+                            _branch_window(branch, lmp, step, config, work_dir, csv_writer)
+                        branch_seconds += time.perf_counter() - branch_started
                 else:
-                    lmp.command(f"write_dump all custom {work_dir / 'targets.dump'} {TARGET_COLUMNS} {fmt}")
+                    lmp.command(f"write_dump all custom {work_dir / 'targets.dump'} {TARGET_COLUMNS} {DUMP_FORMAT}")
                 if progress is not None:
                     progress(done, len(frames))
     finally:
         lmp.close()
+        if branch is not None:
+            branch.close()
     finished = time.perf_counter()
     summary = {
         "temperature_K": temperature_K,
@@ -138,13 +217,40 @@ def simulate_temperature(
         "production_steps_run": current,
         "anchor_frames": len(anchors),
         "target_frames": len(targets),
+        "nve_branches": len(anchors) if branches else 0,
+        "nve_window_start_step": window_start if branches else None,
         "lammps_version": lammps_version(),
         "potential": config.potential,
         "potential_sha256": sha256_file(potential_path(config.potential)),
-        "wall_seconds": {"equilibration": equilibrated - started, "production": finished - equilibrated},
+        "wall_seconds": {"equilibration": equilibrated - started, "production": finished - equilibrated,
+                         "of_which_nve_branches": branch_seconds},
     }
     (work_dir / DONE_MARKER).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _csv_writer(handle, header: tuple[str, ...]):
+    writer = csv.writer(handle)
+    writer.writerow(header)
+    return writer
+
+
+def _branch_targets(branch: NveBranch, npt, anchor_step: int, offsets: list[int], work_dir: Path, thermo) -> None:
+    """The NVE continuation of one anchor, written at anchor + every Δt."""
+    branch.start_from(npt, anchor_step)
+    for offset in offsets:
+        branch.run_to(anchor_step + offset)
+        branch.write_frame(work_dir / "nve_targets.dump", thermo, anchor_step)
+
+
+def _branch_window(branch: NveBranch, npt, anchor_step: int, config: BuildConfig, work_dir: Path, csv_writer) -> None:
+    """The NVE reference window from the rollout start: ``nve_window_ps`` every ``nve_window_interval_fs``."""
+    thermo = csv_writer("nve_window.csv", ("anchor_step", "step") + NVE_THERMO_KEYS)
+    interval = round(config.nve_window_interval_fs / config.timestep_fs)
+    branch.start_from(npt, anchor_step)
+    for step in range(anchor_step, anchor_step + config.nve_window_steps + 1, interval):
+        branch.run_to(step)
+        branch.write_frame(work_dir / "nve_window.dump", thermo, anchor_step)
 
 
 def is_simulated(work_dir: Path) -> bool:

@@ -3,12 +3,15 @@
 The scorer reads the shards listed in ``manifest.json`` directly with pyarrow — the same
 files ``load_dataset`` reads — so it can record exactly which dataset revision it scored.
 All rows of a config have the same atom count N and strides K, so arrays stack:
-R anchors -> ``positions`` [R,N,3], ``target_displacement`` [R,K,N,3], ...
+R anchors -> ``positions`` [R,N,3], ``nve_target_displacement`` [R,K,N,3], ...
+:func:`read_nve_windows` reads the NVE reference windows the same way, one
+:class:`NveWindow` per trajectory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,18 @@ import pyarrow.parquet as pq
 from ..package.manifest import read_manifest
 
 DESCRIPTOR_NAMES = ("csp", "cna", "q4", "q6", "cn")
+
+
+class TargetKind(str, Enum):
+    """The two target sets of every (anchor, Δt) pair (DATASET_CARD.md, "Two kinds of target")."""
+
+    NVE = "nve"  # the NVE branch from the exact anchor state: the Hamiltonian flow (headline)
+    NPT = "npt"  # the NPT continuation: the paper's protocol, with the barostat's box breathing
+
+    @property
+    def label(self) -> str:
+        return {"nve": "NVE-branch targets (Hamiltonian flow; headline)",
+                "npt": "NPT-continuation targets (the paper's protocol; carry the barostat's box breathing)"}[self.value]
 
 
 @dataclass
@@ -36,9 +51,18 @@ class SplitFrames:
     temperature_K: np.ndarray        # [R]
     volume_A3: np.ndarray            # [R]
     potential_energy_eV: np.ndarray  # [R]
+    kinetic_energy_eV: np.ndarray    # [R]
     dt_fs: np.ndarray                # [K]
-    target_displacement: np.ndarray  # [R,K,N,3] Å, float32
-    target_velocities: np.ndarray    # [R,K,N,3] Å/ps, float32
+    nve_target_displacement: np.ndarray  # [R,K,N,3] Å, float32
+    nve_target_velocities: np.ndarray    # [R,K,N,3] Å/ps, float32
+    nve_target_total_energy_eV: np.ndarray  # [R,K] PE + KE along the NVE branch
+    npt_target_displacement: np.ndarray  # [R,K,N,3] Å, float32
+    npt_target_velocities: np.ndarray    # [R,K,N,3] Å/ps, float32
+
+    def targets(self, kind: TargetKind) -> tuple[np.ndarray, np.ndarray]:
+        """(displacement [R,K,N,3], velocities [R,K,N,3]) of one target kind."""
+        kind = TargetKind(kind)
+        return getattr(self, f"{kind.value}_target_displacement"), getattr(self, f"{kind.value}_target_velocities")
 
     @property
     def n_anchors(self) -> int:
@@ -95,7 +119,55 @@ def read_split(root: Path, config: str, split: str) -> SplitFrames:
         temperature_K=col("temperature_K").to_numpy(),
         volume_A3=col("volume_A3").to_numpy(),
         potential_energy_eV=col("potential_energy_eV").to_numpy(),
+        kinetic_energy_eV=col("kinetic_energy_eV").to_numpy(),
         dt_fs=np.asarray(col("dt_fs")[0].as_py()),
-        target_displacement=_stack(col("target_displacement"), (rows, n_strides, n_atoms, 3), np.float32),
-        target_velocities=_stack(col("target_velocities"), (rows, n_strides, n_atoms, 3), np.float32),
+        nve_target_displacement=_stack(col("nve_target_displacement"), (rows, n_strides, n_atoms, 3), np.float32),
+        nve_target_velocities=_stack(col("nve_target_velocities"), (rows, n_strides, n_atoms, 3), np.float32),
+        nve_target_total_energy_eV=(_stack(col("nve_target_potential_energy_eV"), (rows, n_strides), np.float64)
+                                    + _stack(col("nve_target_kinetic_energy_eV"), (rows, n_strides), np.float64)),
+        npt_target_displacement=_stack(col("npt_target_displacement"), (rows, n_strides, n_atoms, 3), np.float32),
+        npt_target_velocities=_stack(col("npt_target_velocities"), (rows, n_strides, n_atoms, 3), np.float32),
     )
+
+
+@dataclass
+class NveWindow:
+    """The NVE reference window of one trajectory (frames every ``nve_window_interval_fs``)."""
+
+    trajectory_id: str
+    split: str
+    thermostat_temperature_K: float
+    start_time_fs: float             # production time of frame 0 (the trajectory's first test anchor)
+    time_fs: np.ndarray              # [F] since frame 0
+    positions: np.ndarray            # [F,N,3] Å, unwrapped
+    cell: np.ndarray                 # [3,3] Å
+    temperature_K: np.ndarray        # [F]
+    potential_energy_eV: np.ndarray  # [F]
+    kinetic_energy_eV: np.ndarray    # [F]
+
+    @property
+    def total_energy_eV(self) -> np.ndarray:
+        return self.potential_energy_eV + self.kinetic_energy_eV
+
+
+def read_nve_windows(root: Path, config: str, split: str) -> dict[str, NveWindow]:
+    """{trajectory_id: NveWindow} of one rollout split (test or test_temperature)."""
+    manifest = read_manifest(Path(root))
+    files = manifest["configs"][config].get("nve_window", {}).get(split, {}).get("files", [])
+    if not files:
+        raise ValueError(f"{root}: config {config!r} has no NVE reference windows for {split!r} (a dataset older than 2.0.0?)")
+    windows = {}
+    for name in files:
+        table = pq.read_table(Path(root) / name)
+        table = table.take(np.argsort(table.column("time_fs").to_numpy(), kind="stable"))
+        frames, n_atoms = table.num_rows, int(table.column("n_atoms")[0].as_py())
+        col = table.column
+        trajectory = col("trajectory_id")[0].as_py()
+        windows[trajectory] = NveWindow(
+            trajectory_id=trajectory, split=col("split")[0].as_py(),
+            thermostat_temperature_K=col("thermostat_temperature_K")[0].as_py(), start_time_fs=col("start_time_fs")[0].as_py(),
+            time_fs=col("time_fs").to_numpy(), positions=_stack(col("positions"), (frames, n_atoms, 3), np.float64),
+            cell=_stack(col("cell"), (frames, 3, 3), np.float64)[0], temperature_K=col("temperature_K").to_numpy(),
+            potential_energy_eV=col("potential_energy_eV").to_numpy(), kinetic_energy_eV=col("kinetic_energy_eV").to_numpy(),
+        )
+    return windows

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from .. import DATASET_REPO
+from ..package.card import window_config_name
 from ..package.manifest import manifest_digest, read_manifest, verify
 
 
@@ -43,6 +44,7 @@ def install(root: Path, configs: list[str] | None = None, repo_id: str = DATASET
     if problems:
         raise ValueError(f"{root} does not match its manifest, refusing to install: " + "; ".join(problems))
     built = sorted(read_manifest(root)["configs"])
+    built += [window_config_name(name) for name in built]
     configs = list(configs or built)
     for name in configs:
         if name not in built:

@@ -56,7 +56,11 @@ class AnchorStrideGraphs(torch.utils.data.Dataset):
     use float64 where positions must keep sub-1e-6 Å precision.
     """
 
-    def __init__(self, split, strides_fs=None, cutoff: float = PAPER_CUTOFF_A, dtype: torch.dtype = torch.float32):
+    def __init__(self, split, strides_fs=None, cutoff: float = PAPER_CUTOFF_A, dtype: torch.dtype = torch.float32,
+                 targets: str = "nve"):
+        if targets not in ("nve", "npt"):
+            raise ValueError(f"targets must be 'nve' (the NVE branch, default) or 'npt' (the NPT continuation), not {targets!r}")
+        self.targets = targets
         self.rows = split.with_format("numpy")
         available = [int(v) for v in self.rows[0]["dt_fs"]] if len(self.rows) else []
         wanted = list(strides_fs) if strides_fs is not None else available
@@ -90,7 +94,7 @@ class AnchorStrideGraphs(torch.utils.data.Dataset):
             edge_index=torch.as_tensor(edge_index),
             edge_shift=tensor(shift),
             edge_vec=tensor(edge_vec),
-            y_displacement=tensor(np.stack(row["target_displacement"][k])),
-            y_velocity=tensor(np.stack(row["target_velocities"][k])),
+            y_displacement=tensor(np.stack(row[f"{self.targets}_target_displacement"][k])),
+            y_velocity=tensor(np.stack(row[f"{self.targets}_target_velocities"][k])),
             num_nodes=len(positions),
         )

@@ -13,7 +13,12 @@ import yaml
 from tabulate import tabulate
 
 from .. import DATASET_REPO, DATASET_VERSION
-from .splits import SPLITS
+from .splits import ROLLOUT_SPLITS, SPLITS
+
+
+def window_config_name(config: str) -> str:
+    """Card config of a config's NVE reference windows: ``load_dataset("gnnmd/al-eam", "mini-nve-window")``."""
+    return f"{config}-nve-window"
 
 CARD_SOURCE = Path(__file__).resolve().parents[3] / "DATASET_CARD.md"
 
@@ -31,6 +36,12 @@ def front_matter(summaries: dict[str, dict]) -> dict:
                 "data_files": [{"split": split, "path": f"data/{name}/{split}-*.parquet"} for split in SPLITS],
             }
             for name in sorted(summaries)
+        ] + [
+            {
+                "config_name": window_config_name(name),
+                "data_files": [{"split": split, "path": f"data/{name}/nve_window/{split}-*.parquet"} for split in ROLLOUT_SPLITS],
+            }
+            for name in sorted(summaries)
         ],
     }
 
@@ -43,12 +54,14 @@ def build_section(summaries: dict[str, dict]) -> str:
             (split, info["rows"], info["rows"] * len(summary["dt_fs"]), f"{info['bytes'] / 1e6:.1f}", len(info["files"]))
             for split, info in summary["splits"].items()
         ]
-        total_bytes = sum(info["bytes"] for info in summary["splits"].values())
+        rows += [(f"{window_config_name(name)} / {split}", info["rows"], "—", f"{info['bytes'] / 1e6:.1f}", len(info["files"]))
+                 for split, info in summary["nve_window"].items()]
+        total_bytes = sum(info["bytes"] for info in summary["splits"].values()) + sum(info["bytes"] for info in summary["nve_window"].values())
         lines.append(
             f"### Config `{name}`: {summary['description']}\n\n"
             f"Recipe `{summary['recipe']}` (sha256 `{summary['recipe_sha256'][:16]}…`), LAMMPS {summary['lammps_version']}, "
             f"potential `{summary['potential']}` (sha256 `{summary['potential_sha256']}`).\n\n"
-            + tabulate(rows, headers=["split", "anchors (rows)", "(anchor, Δt) pairs", "MB", "shards"], tablefmt="github")
+            + tabulate(rows, headers=["split", "rows (anchors; window frames)", "(anchor, Δt) pairs", "MB", "shards"], tablefmt="github")
             + f"\n\nTotal {total_bytes / 1e6:.1f} MB.\n"
         )
     return "\n".join(lines)

@@ -1,7 +1,12 @@
 """The columns of an al-eam row: one row per anchor frame, with its targets at every Δt.
 
-This table is the single source for the Arrow schema of the shards and for the field table
-in the dataset card. N = atoms in the frame, K = number of strides Δt.
+Two kinds of target per (anchor, Δt), named by prefix so nobody confuses them:
+``nve_target_*`` (the NVE branch from the exact anchor state: the Hamiltonian flow a learned
+integrator must learn; the headline) and ``npt_target_*`` (the NPT continuation: the paper's
+protocol, carrying the barostat's unpredictable box breathing).
+
+These tables are the single source for the Arrow schemas of the shards and for the field
+tables in the dataset card. N = atoms in the frame, K = number of strides Δt.
 """
 
 from __future__ import annotations
@@ -50,14 +55,39 @@ FIELDS: tuple[Field, ...] = (
     Field("kinetic_energy_eV", pa.float64(), "", "eV", "total kinetic energy at the anchor"),
     Field("dt_fs", pa.list_(pa.int32()), "[K]", "fs", "strides Δt of the targets, ascending"),
     Field("target_time_fs", pa.list_(pa.float64()), "[K]", "fs", "production time of each target frame (time_fs + Δt)"),
-    Field("target_displacement", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å", "r(t+Δt) − r(t) from unwrapped positions; float32 keeps it to < 1e-7 Å"),
-    Field("target_velocities", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å/ps", "velocities at t+Δt"),
-    Field("target_cell", pa.list_(mat33_f64), "[K,3,3]", "Å", "cell at t+Δt"),
-    Field("target_temperature_K", pa.list_(pa.float64()), "[K]", "K", "instantaneous temperature at t+Δt"),
-    Field("target_pressure_bar", pa.list_(pa.float64()), "[K]", "bar", "pressure at t+Δt"),
-    Field("target_volume_A3", pa.list_(pa.float64()), "[K]", "Å³", "volume at t+Δt"),
-    Field("target_potential_energy_eV", pa.list_(pa.float64()), "[K]", "eV", "potential energy at t+Δt"),
-    Field("target_kinetic_energy_eV", pa.list_(pa.float64()), "[K]", "eV", "kinetic energy at t+Δt"),
+    # The headline targets: the NVE branch, i.e. the Hamiltonian flow from the exact anchor state.
+    Field("nve_target_displacement", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å", "NVE branch: r(t+Δt) − r(t), the anchor state integrated with velocity-Verlet at 1 fs under `fix nve` (cell fixed); float32 keeps it to < 1e-7 Å"),
+    Field("nve_target_velocities", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å/ps", "NVE branch: velocities at t+Δt"),
+    Field("nve_target_temperature_K", pa.list_(pa.float64()), "[K]", "K", "NVE branch: instantaneous temperature at t+Δt"),
+    Field("nve_target_potential_energy_eV", pa.list_(pa.float64()), "[K]", "eV", "NVE branch: EAM potential energy at t+Δt"),
+    Field("nve_target_kinetic_energy_eV", pa.list_(pa.float64()), "[K]", "eV", "NVE branch: kinetic energy at t+Δt (PE + KE is conserved along the branch)"),
+    # The paper's protocol: the NPT continuation, which carries the barostat's box breathing.
+    Field("npt_target_displacement", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å", "NPT continuation: r(t+Δt) − r(t) from unwrapped positions, including the barostat's affine rescaling about the box centre; float32"),
+    Field("npt_target_velocities", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å/ps", "NPT continuation: velocities at t+Δt"),
+    Field("npt_target_cell", pa.list_(mat33_f64), "[K,3,3]", "Å", "NPT continuation: cell at t+Δt"),
+    Field("npt_target_temperature_K", pa.list_(pa.float64()), "[K]", "K", "NPT continuation: instantaneous temperature at t+Δt"),
+    Field("npt_target_pressure_bar", pa.list_(pa.float64()), "[K]", "bar", "NPT continuation: pressure at t+Δt"),
+    Field("npt_target_volume_A3", pa.list_(pa.float64()), "[K]", "Å³", "NPT continuation: volume at t+Δt"),
+    Field("npt_target_potential_energy_eV", pa.list_(pa.float64()), "[K]", "eV", "NPT continuation: potential energy at t+Δt"),
+    Field("npt_target_kinetic_energy_eV", pa.list_(pa.float64()), "[K]", "eV", "NPT continuation: kinetic energy at t+Δt"),
 )
 
 SCHEMA = pa.schema([pa.field(f.name, f.type) for f in FIELDS])
+
+# The NVE reference window of a test / test_temperature trajectory: one row per frame, every
+# ``nve_window_interval_fs`` for ``nve_window_ps`` from the trajectory's first test anchor.
+WINDOW_FIELDS: tuple[Field, ...] = (
+    Field("trajectory_id", pa.string(), "", "", "trajectory name, e.g. 'T0300K'"),
+    Field("split", pa.string(), "", "", "test or test_temperature (the split of the anchor the window starts from)"),
+    Field("thermostat_temperature_K", pa.float64(), "", "K", "Nosé–Hoover set-point of the NPT trajectory the window branches from"),
+    Field("start_time_fs", pa.float64(), "", "fs", "production time of the window's first frame (the trajectory's first test anchor)"),
+    Field("time_fs", pa.float64(), "", "fs", "time since the window's first frame"),
+    Field("n_atoms", pa.int32(), "", "", "number of atoms N"),
+    Field("positions", pa.list_(vec3_f32), "[N,3]", "Å", "unwrapped positions, sorted by atom id (float32; frame 0 is the anchor)"),
+    Field("cell", mat33_f64, "[3,3]", "Å", "cell (fixed under NVE: the anchor's)"),
+    Field("temperature_K", pa.float64(), "", "K", "instantaneous temperature"),
+    Field("potential_energy_eV", pa.float64(), "", "eV", "EAM potential energy"),
+    Field("kinetic_energy_eV", pa.float64(), "", "eV", "kinetic energy"),
+)
+
+WINDOW_SCHEMA = pa.schema([pa.field(f.name, f.type) for f in WINDOW_FIELDS])

@@ -1,7 +1,8 @@
 """Turn one simulated trajectory (dumps + thermo) into parquet shards, one per split.
 
 Shard names follow the Hugging Face layout ``data/<config>/<split>-T<temperature>K.parquet``,
-so the dataset card's ``data_files`` globs (``data/mini/train-*.parquet``) pick them up.
+so the dataset card's ``data_files`` globs (``data/mini/train-*.parquet``) pick them up. The NVE
+reference windows are a second card config: ``data/<config>/nve_window/<split>-T<temperature>K.parquet``.
 Shards are written to a temporary name and renamed, so a killed build never leaves a
 half-written shard under its final name. Writing is deterministic: the same frames give the
 same bytes (no timestamps; fixed row groups, compression and encodings).
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 
 from ..generate.config import BuildConfig
 from ..generate.dump_reader import LammpsDumpReader
-from .schema import SCHEMA
+from .schema import SCHEMA, WINDOW_SCHEMA
 from .splits import SPLITS, split_of, target_offsets
 
 ALUMINIUM_Z = 13
@@ -36,15 +37,28 @@ def shard_path(config: BuildConfig, split: str, temperature_K: float) -> str:
 
 
 def read_thermo(path: Path) -> dict[int, dict[str, float]]:
+    """{step: {quantity: value}} of a thermo CSV written by the simulation."""
     with open(path, newline="") as handle:
-        return {int(row["step"]): {k: float(v) for k, v in row.items() if k != "step"} for row in csv.DictReader(handle)}
+        return {int(row["step"]): {k: float(v) for k, v in row.items() if k not in ("step", "anchor_step")}
+                for row in csv.DictReader(handle)}
+
+
+def _frames_after(anchor, dump: LammpsDumpReader, offsets: list[int]) -> list:
+    """The frames of ``dump`` at anchor + each offset, checked to hold the anchor's atoms."""
+    frames = [dump[dump.index_of(anchor.timestep + o)] for o in offsets]
+    for frame in frames:
+        if not np.array_equal(frame.ids, anchor.ids):
+            raise ValueError(f"{dump.path}: atom ids at step {frame.timestep} differ from the anchor's")
+    return frames
 
 
 def trajectory_rows(config: BuildConfig, temperature_K: float, work_dir: Path) -> dict[str, list[dict]]:
     """Rows (dicts following :data:`SCHEMA`) of one trajectory, grouped by split."""
     anchors = LammpsDumpReader(work_dir / "anchors.dump", required=("id", "type", "positions", "vx", *DESCRIPTOR_COLUMNS.values()))
-    targets = LammpsDumpReader(work_dir / "targets.dump", required=("id", "positions", "vx", "vy", "vz"))
+    npt_targets = LammpsDumpReader(work_dir / "targets.dump", required=("id", "positions", "vx", "vy", "vz"))
+    nve_targets = LammpsDumpReader(work_dir / "nve_targets.dump", required=("id", "positions", "vx", "vy", "vz"))
     thermo = read_thermo(work_dir / "thermo.csv")
+    nve_thermo = read_thermo(work_dir / "nve_thermo.csv")
     offsets = target_offsets(config)
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for anchor in anchors:
@@ -52,12 +66,11 @@ def trajectory_rows(config: BuildConfig, temperature_K: float, work_dir: Path) -
         if split is None:
             raise ValueError(f"{anchors.path}: frame at step {anchor.timestep} belongs to no split")
         r0 = anchor.unwrapped_positions()
-        future = [targets[targets.index_of(anchor.timestep + o)] for o in offsets]
-        for frame in future:
-            if not np.array_equal(frame.ids, anchor.ids):
-                raise ValueError(f"{targets.path}: atom ids at step {frame.timestep} differ from the anchor's")
+        npt = _frames_after(anchor, npt_targets, offsets)
+        nve = _frames_after(anchor, nve_targets, offsets)
         th0 = thermo[anchor.timestep]
-        th = [thermo[f.timestep] for f in future]
+        th = [thermo[f.timestep] for f in npt]
+        nve_th = [nve_thermo[f.timestep] for f in nve]
         row = {
             "trajectory_id": trajectory_id(temperature_K),
             "split": split,
@@ -83,27 +96,64 @@ def trajectory_rows(config: BuildConfig, temperature_K: float, work_dir: Path) -
             "potential_energy_eV": th0["pe"],
             "kinetic_energy_eV": th0["ke"],
             "dt_fs": np.asarray(config.dt_fs, np.int32),
-            "target_time_fs": [f.timestep * config.timestep_fs for f in future],
-            "target_displacement": np.stack([f.unwrapped_positions() - r0 for f in future]).astype(np.float32),
-            "target_velocities": np.stack([f.velocities() for f in future]).astype(np.float32),
-            "target_cell": np.stack([f.cell for f in future]),
-            "target_temperature_K": [t["temp"] for t in th],
-            "target_pressure_bar": [t["press"] for t in th],
-            "target_volume_A3": [t["vol"] for t in th],
-            "target_potential_energy_eV": [t["pe"] for t in th],
-            "target_kinetic_energy_eV": [t["ke"] for t in th],
+            "target_time_fs": [f.timestep * config.timestep_fs for f in npt],
+            "nve_target_displacement": np.stack([f.unwrapped_positions() - r0 for f in nve]).astype(np.float32),
+            "nve_target_velocities": np.stack([f.velocities() for f in nve]).astype(np.float32),
+            "nve_target_temperature_K": [t["temp"] for t in nve_th],
+            "nve_target_potential_energy_eV": [t["pe"] for t in nve_th],
+            "nve_target_kinetic_energy_eV": [t["ke"] for t in nve_th],
+            "npt_target_displacement": np.stack([f.unwrapped_positions() - r0 for f in npt]).astype(np.float32),
+            "npt_target_velocities": np.stack([f.velocities() for f in npt]).astype(np.float32),
+            "npt_target_cell": np.stack([f.cell for f in npt]),
+            "npt_target_temperature_K": [t["temp"] for t in th],
+            "npt_target_pressure_bar": [t["press"] for t in th],
+            "npt_target_volume_A3": [t["vol"] for t in th],
+            "npt_target_potential_energy_eV": [t["pe"] for t in th],
+            "npt_target_kinetic_energy_eV": [t["ke"] for t in th],
         }
         rows[split].append(row)
     return rows
 
 
-def rows_to_table(rows: list[dict]) -> pa.Table:
-    """Arrow table with :data:`SCHEMA`; numpy arrays become (nested) lists column by column."""
+def window_rows(config: BuildConfig, temperature_K: float, work_dir: Path) -> tuple[str, list[dict]]:
+    """(split, rows following :data:`WINDOW_SCHEMA`) of this trajectory's NVE reference window."""
+    window = LammpsDumpReader(work_dir / "nve_window.dump", required=("id", "positions"))
+    thermo = read_thermo(work_dir / "nve_window.csv")
+    start = window[0]
+    split = split_of(config, temperature_K, start.timestep)
+    rows = []
+    for frame in window:
+        if not np.array_equal(frame.ids, start.ids):
+            raise ValueError(f"{window.path}: atom ids at step {frame.timestep} differ from the window's first frame")
+        th = thermo[frame.timestep]
+        rows.append({
+            "trajectory_id": trajectory_id(temperature_K),
+            "split": split,
+            "thermostat_temperature_K": float(temperature_K),
+            "start_time_fs": start.timestep * config.timestep_fs,
+            "time_fs": (frame.timestep - start.timestep) * config.timestep_fs,
+            "n_atoms": len(frame.ids),
+            "positions": frame.unwrapped_positions().astype(np.float32),
+            "cell": frame.cell,
+            "temperature_K": th["temp"],
+            "potential_energy_eV": th["pe"],
+            "kinetic_energy_eV": th["ke"],
+        })
+    return split, rows
+
+
+def rows_to_table(rows: list[dict], schema: pa.Schema = SCHEMA) -> pa.Table:
+    """Arrow table with ``schema``; numpy arrays become (nested) lists column by column."""
     columns = {}
-    for field in SCHEMA:
+    for field in schema:
         values = [row[field.name] for row in rows]
         columns[field.name] = pa.array([v.tolist() if isinstance(v, np.ndarray) else v for v in values], type=field.type)
-    return pa.table(columns, schema=SCHEMA)
+    return pa.table(columns, schema=schema)
+
+
+def window_shard_path(config: BuildConfig, split: str, temperature_K: float) -> str:
+    """Path of an NVE reference window shard relative to the dataset root."""
+    return f"data/{config.name}/nve_window/{split}-{trajectory_id(temperature_K)}.parquet"
 
 
 def write_shard(table: pa.Table, path: Path, rows_per_row_group: int) -> None:
@@ -117,7 +167,7 @@ def write_shard(table: pa.Table, path: Path, rows_per_row_group: int) -> None:
         compression="zstd",
         compression_level=9,
         use_dictionary=["trajectory_id", "split"],
-        use_byte_stream_split=[f.name for f in SCHEMA if _is_float(f.type)],
+        use_byte_stream_split=[f.name for f in table.schema if _is_float(f.type)],
         write_statistics=False,
     )
     os.replace(tmp, path)
@@ -137,5 +187,10 @@ def write_trajectory_shards(config: BuildConfig, temperature_K: float, work_dir:
             continue
         relative = shard_path(config, split, temperature_K)
         write_shard(rows_to_table(rows), root / relative, config.rows_per_row_group)
+        written[relative] = len(rows)
+    if (work_dir / "nve_window.dump").is_file():
+        split, rows = window_rows(config, temperature_K, work_dir)
+        relative = window_shard_path(config, split, temperature_K)
+        write_shard(rows_to_table(rows, WINDOW_SCHEMA), root / relative, config.rows_per_row_group)
         written[relative] = len(rows)
     return written

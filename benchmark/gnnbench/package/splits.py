@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..generate.config import BuildConfig
 
 SPLITS = ("train", "validation", "test", "test_temperature")
+ROLLOUT_SPLITS = ("test", "test_temperature")  # the splits whose trajectories are rolled out and have NVE windows
 
 
 def segment_windows(config: BuildConfig) -> dict[str, tuple[int, int]]:
@@ -64,3 +65,11 @@ def frame_steps(config: BuildConfig, temperature_K: float) -> tuple[list[int], l
     anchors = [s for s in anchor_steps(config) if split_of(config, temperature_K, s) is not None]
     targets = sorted({a + o for a in anchors for o in target_offsets(config)})
     return anchors, targets
+
+
+def rollout_start_step(config: BuildConfig, temperature_K: float) -> int | None:
+    """Production step of the trajectory's first test (or test_temperature) anchor: where rollouts
+    start and the NVE reference window begins. None for a trajectory with no test anchor."""
+    anchors, _ = frame_steps(config, temperature_K)
+    tests = [s for s in anchors if split_of(config, temperature_K, s) in ROLLOUT_SPLITS]
+    return tests[0] if tests else None

@@ -5,7 +5,8 @@ Keys (all required unless marked optional):
     model: "baselines.reference_gnn.model:ReferenceGNN"   # import path of the nn.Module
     model_args: {...}                                      # its constructor arguments
     data: {root, config, train_strides_fs, validation_strides_fs, pairs_per_epoch (optional: a
-           random subset of (anchor, Δt) pairs each epoch; default all)}
+           random subset of (anchor, Δt) pairs each epoch; default all), targets (optional:
+           nve, the default, or npt)}
     optimizer: {lr, weight_decay}                          # AdamW
     scheduler: {factor, patience}                          # ReduceLROnPlateau on validation loss
     clip_grad_norm: 1.0

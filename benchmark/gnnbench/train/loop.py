@@ -95,8 +95,9 @@ def train(config: dict, show_progress: bool = True) -> dict:
         run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config["seed"])
     data = config["data"]
-    train_set = StrideSamples(read_split(data["root"], data["config"], "train"), data["train_strides_fs"])
-    validation_set = StrideSamples(read_split(data["root"], data["config"], "validation"), data["validation_strides_fs"])
+    targets = data.get("targets", "nve")
+    train_set = StrideSamples(read_split(data["root"], data["config"], "train"), data["train_strides_fs"], targets)
+    validation_set = StrideSamples(read_split(data["root"], data["config"], "validation"), data["validation_strides_fs"], targets)
 
     model = build_model(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(config["optimizer"]["lr"]), weight_decay=float(config["optimizer"]["weight_decay"]))
