@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
+from gnnbench import DATASET_VERSION
 from gnnbench.leaderboard import validate as validate_module
 from gnnbench.leaderboard.build import check_leaderboard, render_leaderboard, write_leaderboard
 from gnnbench.leaderboard.validate import validate_submission_dir
@@ -96,7 +97,7 @@ def test_validate_accepts_a_copy_and_names_each_problem(tmp_path):
 
     assert "written by scorer 0.9.0, the current scorer is" in problems_after(
         lambda f: edit_json(f / "scores.json", lambda s: s.update(scorer_version="0.9.0")))
-    assert "scored on gnnmd/al-eam 0.9.0, the current revision is gnnmd/al-eam 1.0.0" in problems_after(
+    assert f"scored on gnnmd/al-eam 0.9.0, the current revision is gnnmd/al-eam {DATASET_VERSION}" in problems_after(
         lambda f: edit_json(f / "scores.json", lambda s: s["dataset"].update(version="0.9.0")))
     assert "changed after scoring (description)" in problems_after(
         lambda f: edit_yaml(f / "metadata.yaml", lambda m: m.update(description="better than it was")))
@@ -106,7 +107,7 @@ def test_validate_accepts_a_copy_and_names_each_problem(tmp_path):
     assert "missing, and metadata.yaml gives no submission_url" in problems_after(lambda f: (f / "submission.pt").unlink())
     assert "scores.json: not valid JSON" in problems_after(lambda f: (f / "scores.json").write_text('{"truncated": '))
     assert "does not follow the scores schema" in problems_after(lambda f: edit_json(f / "scores.json", lambda s: s.pop("stride_accuracy")))
-    assert "rollouts were skipped" in problems_after(lambda f: edit_json(f / "scores.json", lambda s: s.update(rollouts={"skipped": "--no-rollouts"})))
+    assert "nve rollouts were skipped" in problems_after(lambda f: edit_json(f / "scores.json", lambda s: s["rollouts"].update(nve={"skipped": "--no-rollouts"})))
     assert "plots/rdf.png: missing" in problems_after(lambda f: (f / "plots" / "rdf.png").unlink())
     assert "metadata.yaml: does not follow the metadata schema" in problems_after(
         lambda f: edit_yaml(f / "metadata.yaml", lambda m: m.update(trained_on_test=True)))
@@ -161,20 +162,21 @@ def test_validate_fetch_downloads_and_checks_the_sha256(tmp_path, http_server):
 def test_validate_with_data_compares_the_dataset_build(tmp_path, tiny_dataset):
     folder = copy_submission("zero-displacement", tmp_path)
     report = validate_submission_dir(folder, data_root=tiny_dataset)
-    assert not report.ok and "scored on dataset build 6f96b764cbdf" in " ".join(report.problems)
+    recorded = json.loads((folder / "scores.json").read_text())["dataset"]["manifest_sha256"]
+    assert not report.ok and f"scored on dataset build {recorded[:12]}" in " ".join(report.problems)
 
 
 def test_rescore_reproduces_honest_numbers_and_catches_edited_ones(tmp_path, mini_dataset):
     folder = copy_submission("constant-velocity", tmp_path)
-    result = run_cli("score", str(folder), "--data", str(mini_dataset), "--config", "mini", "--verlet", "", "--no-progress")
+    result = run_cli("score", str(folder), "--data", str(mini_dataset), "--config", "mini", "--no-progress")
     assert result.returncode == 0
     ok = run_cli("validate", str(folder), "--data", str(mini_dataset), "--rescore")
     assert "every accuracy and rollout number reproduced" in ok.stdout and "OK:" in ok.stdout
 
-    edit_json(folder / "scores.json", lambda s: s["stride_accuracy"]["test"]["overall"]["10"]["submission"].update(rmse_A=1e-4))
+    edit_json(folder / "scores.json", lambda s: s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=1e-4))
     bad = run_cli("validate", str(folder), "--data", str(mini_dataset), "--rescore", check=False)
     assert bad.returncode == 1
-    assert "does not reproduce it: stride_accuracy/test/overall/10/submission/rmse_A: 0.0001 vs" in bad.stderr
+    assert "does not reproduce it: stride_accuracy/nve/test/overall/10/submission/rmse_A: 0.0001 vs" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 
@@ -198,7 +200,7 @@ def test_regenerating_is_byte_identical_and_follows_a_change(tmp_path):
 
     # a learned entry's number changes -> the tables change, and --check says so
     edit_json(submissions / "gns-mini" / "scores.json",
-              lambda s: s["stride_accuracy"]["test"]["overall"]["10"]["submission"].update(rmse_A=0.5))
+              lambda s: s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=0.5))
     stale = run_cli("leaderboard", "--submissions", str(submissions), "--out", str(out), "--check", check=False)
     assert stale.returncode == 1 and "README.md" in stale.stderr and "index.html" in stale.stderr
     files, _, _ = render_leaderboard(submissions)
@@ -213,11 +215,12 @@ def test_leaderboard_tables_mark_baselines_name_the_headline_split_and_say_who_l
     for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "verlet-eam-k4"):
         assert "| baseline " in rows[name]
     assert "| learned " in rows["gns-mini"]
-    for header in ("RMSE 1 fs (Å)", "RMSE 10 fs (Å)", "RMSE 50 fs (Å)", "skill vs const. vel. 10 fs", "rollout survival",
-                   "RDF error", "T drift (K/ps)", "V drift (Å³/ps)", "speed-up vs LAMMPS"):
+    for header in ("RMSE 1 fs (Å)", "RMSE 10 fs (Å)", "RMSE 50 fs (Å)", "skill vs const. vel. 10 fs", "NVE rollout survival",
+                   "NVE |E drift| (meV/atom/ps)", "NVE RDF error (Å)", "thermostatted survival", "thermostatted RDF error (Å)",
+                   "speed-up vs LAMMPS"):
         assert header in readme
     # the verdict is computed, not written by hand: gns-mini really is worse than Verlet k=1 at 10 fs
-    scores = json.loads((SUBMISSIONS / "gns-mini" / "scores.json").read_text())["stride_accuracy"]["test"]["overall"]["10"]
+    scores = json.loads((SUBMISSIONS / "gns-mini" / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["10"]
     assert scores["submission"]["rmse_A"] > scores["verlet_eam_k1"]["rmse_A"]
     assert re.search(r"\*\*gns-mini\*\* \*\*loses\*\* to verlet-eam-k1 at [0-9, and]*10 fs", readme)
     assert "**reference-gnn-mini** **loses to every baseline at 1, 10 and 50 fs**" in readme
@@ -274,7 +277,7 @@ def test_index_html_renders_every_entry_and_sorts_in_headless_chromium(tmp_path)
     parser = _Rows()
     parser.feed(chromium_dom(page.as_uri() + "#sort=rmse_50&dir=desc", tmp_path))
     shown = [name for name, _ in parser.tables[0]]
-    rmse_50 = {name: json.loads((SUBMISSIONS / name / "scores.json").read_text())["stride_accuracy"]["test"]["overall"]["50"]["submission"]["rmse_A"]
+    rmse_50 = {name: json.loads((SUBMISSIONS / name / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["50"]["submission"]["rmse_A"]
                for name in shown}
     assert shown == sorted(shown, key=lambda n: -rmse_50[n])
     assert shown != [name for name, _ in _first_table_static(page)], "sorting changed nothing: the test would not notice a broken sort"

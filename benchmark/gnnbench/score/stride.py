@@ -1,57 +1,131 @@
-"""Stride accuracy: one prediction per (anchor, Δt), against the truth and the trivial baselines.
+"""Stride accuracy: one prediction per (anchor, Δt), against both target kinds, beside the baselines.
 
-For every split, Δt and trajectory temperature the scorer accumulates the displacement errors
-of the submission and of two baselines it computes itself on the same frames:
-zero displacement (Δr = 0) and constant velocity (Δr = v Δt). Metrics: MSE, RMSE, MAE of the
-per-atom displacement vector (see metrics.DEFINITIONS), velocity RMSE where predicted, and skill
-scores against both baselines. The paper's Table 6 is the per-temperature RMSE.
+For every split and Δt the scorer computes, per anchor, the displacement errors of the
+submission and of every baseline in ``STRIDE_BASELINES`` on the same frames, against
+
+* the NVE-branch targets (``TargetKind.NVE``, the headline: the Hamiltonian flow), and
+* the NPT-continuation targets (``TargetKind.NPT``, the paper's protocol; its
+  exact-integrator row, Verlet with 1 fs sub-steps, shows the barostat floor).
+
+Each metric is reported for all anchors and per trajectory temperature (the paper's Table 6),
+with a 95 % bootstrap confidence interval over anchors (:mod:`gnnbench.score.bootstrap`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TypedDict
+
 import numpy as np
 from tqdm import tqdm
 
-from ..load.frames import SplitFrames
+from ..load.frames import SplitFrames, TargetKind
 from ..predict.submission import Submission, SubmissionOutputError
+from .baselines import SUBMISSION, Baseline
+from .bootstrap import with_ci
 from .inputs import batch_inputs
-from .metrics import ErrorSums, skill
+from .metrics import PS_PER_FS, anchor_mae, anchor_mse, mean, root_mean, skill
+from .verlet import VerletEam
 
-BASELINES = ("zero_displacement", "constant_velocity")
+
+@dataclass
+class AnchorErrors:
+    """Per-anchor errors of one model at one Δt against one target kind (arrays [R])."""
+
+    mse: np.ndarray                    # mean over atoms of |e_i|², Å²
+    mae: np.ndarray                    # mean over atoms of |e_i|, Å
+    velocity_mse: np.ndarray | None    # mean over atoms of |v_pred − v_true|², (Å/ps)²; None if not predicted
 
 
-def _summaries(sums: dict[str, ErrorSums]) -> dict:
-    out = {name: s.summary() for name, s in sums.items()}
-    if "submission" in out:
-        out["skill_vs_zero"] = skill(out["submission"]["mse_A2"], out["zero_displacement"]["mse_A2"])
-        out["skill_vs_constant_velocity"] = skill(out["submission"]["mse_A2"], out["constant_velocity"]["mse_A2"])
+class ModelErrors(TypedDict, total=False):
+    mse_A2: float
+    mse_A2_ci95: list[float]
+    rmse_A: float
+    rmse_A_ci95: list[float]
+    mae_A: float
+    mae_A_ci95: list[float]
+    velocity_rmse_A_per_ps: float
+    velocity_rmse_A_per_ps_ci95: list[float]
+
+
+def model_errors(errors: AnchorErrors) -> ModelErrors:
+    """Aggregate per-anchor errors into the reported metrics, each with its CI."""
+    out: ModelErrors = {**with_ci("mse_A2", mean, errors.mse), **with_ci("rmse_A", root_mean, errors.mse),
+                        **with_ci("mae_A", mean, errors.mae)}
+    if errors.velocity_mse is not None:
+        out.update(with_ci("velocity_rmse_A_per_ps", root_mean, errors.velocity_mse))
     return out
 
 
-def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
-                show_progress: bool = True, verlet: dict | None = None) -> dict:
-    """Errors of ``submission`` (None: baselines only) on one split, per Δt and temperature.
+def at_dt(errors: dict[str, AnchorErrors]) -> dict:
+    """{model key: ModelErrors, skill_vs_zero (+_ci95), skill_vs_constant_velocity (+_ci95)} on the same anchors."""
+    out: dict = {name: model_errors(e) for name, e in errors.items()}
+    if SUBMISSION in errors:
+        for baseline, key in ((Baseline.ZERO_DISPLACEMENT, "skill_vs_zero"), (Baseline.CONSTANT_VELOCITY, "skill_vs_constant_velocity")):
+            out.update(with_ci(key, skill, errors[SUBMISSION].mse, errors[baseline.value].mse))
+    return out
 
-    Returns {"dt_fs": [...], "overall": {dt: {...}}, "per_temperature": {T: {dt: {...}}}} where
-    each leaf maps "submission"/"zero_displacement"/"constant_velocity" (and "verlet_eam_k<k>" for
-    each integrator in ``verlet``, a {name: VerletEam}) to their metrics.
-    A failing call raises SubmissionOutputError naming the input.
+
+class _Accumulator:
+    """Per-anchor errors of every model, per target kind and Δt, filled row by row."""
+
+    def __init__(self, n_anchors: int, strides: list[int], names: list[str]):
+        shape = (n_anchors,)
+        self.values = {(kind, dt, name, field): np.full(shape, np.nan)
+                       for kind in TargetKind for dt in strides for name in names for field in ("mse", "mae", "velocity_mse")}
+        self.has_velocity: set[str] = set()
+
+    def add(self, rows: np.ndarray, dt: int, name: str, frames: SplitFrames, k: int, displacement: np.ndarray,
+            velocities: np.ndarray | None) -> None:
+        for kind in TargetKind:
+            true_d, true_v = frames.targets(kind)
+            self.values[(kind, dt, name, "mse")][rows] = anchor_mse(displacement, true_d[rows, k])
+            self.values[(kind, dt, name, "mae")][rows] = anchor_mae(displacement, true_d[rows, k])
+            if velocities is not None:
+                self.values[(kind, dt, name, "velocity_mse")][rows] = anchor_mse(velocities, true_v[rows, k])
+                self.has_velocity.add(name)
+
+    def errors(self, kind: TargetKind, dt: int, names: list[str], rows: np.ndarray) -> dict[str, AnchorErrors]:
+        get = lambda name, field: self.values[(kind, dt, name, field)][rows]
+        return {name: AnchorErrors(get(name, "mse"), get(name, "mae"), get(name, "velocity_mse") if name in self.has_velocity else None)
+                for name in names}
+
+
+def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
+                verlet: VerletEam, baselines=tuple(Baseline)) -> dict[TargetKind, dict]:
+    """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
+
+    Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
+    {T: {dt: at_dt}}}}. A failing submission call raises SubmissionOutputError naming the input.
     """
-    uses_descriptors = submission is not None and submission.metadata["uses_descriptors"]
-    temperatures = sorted(set(frames.thermostat_temperature_K.tolist()))
-    verlet = verlet or {}
-    names = (("submission",) if submission is not None else ()) + BASELINES + tuple(verlet)
-    sums = {(t, dt): {n: ErrorSums() for n in names} for t in temperatures for dt in strides_fs}
-    work = [(k, dt, rows) for k, dt in enumerate(frames.dt_fs.tolist()) if dt in strides_fs
-            for rows in np.array_split(np.arange(frames.n_anchors), max(1, int(np.ceil(frames.n_anchors / batch_size))))]
-    for k, dt, rows in tqdm(work, desc=f"stride accuracy ({frames.split})", unit="batch", disable=not show_progress, leave=False):
-        r0, v0 = frames.positions[rows], frames.velocities[rows]
-        true_d, true_v = frames.target_displacement[rows, k], frames.target_velocities[rows, k]
-        predictions = {"zero_displacement": (np.zeros_like(r0), v0), "constant_velocity": (v0 * (dt * 1e-3), v0)}
-        for name, integrator in verlet.items():
-            advanced = [integrator.advance(r0[i], v0[i], frames.cell[row], dt) for i, row in enumerate(rows)]
-            predictions[name] = (np.stack([a[0] for a in advanced]) - r0, np.stack([a[1] for a in advanced]))
-        if submission is not None:
+    names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines]
+    store = _Accumulator(frames.n_anchors, strides_fs, names)
+    dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
+    verlets = [b for b in baselines if b.is_verlet]
+    for row in tqdm(range(frames.n_anchors), desc=f"Verlet baselines ({frames.split})", unit="anchor",
+                    leave=False):
+        r0, v0, cell = frames.positions[row], frames.velocities[row], frames.cell[row]
+        rows = np.array([row])
+        for baseline in verlets:
+            if baseline is Baseline.VERLET_1FS:  # every Δt lies on one run of 1 fs steps
+                states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=1.0)))
+            else:
+                states = {dt: verlet.advance(r0, v0, cell, float(dt), baseline.substeps(dt)) for dt in strides_fs}
+            for dt, (r, v) in states.items():
+                store.add(rows, dt, baseline.value, frames, dt_index[dt], (r - r0)[None], v[None])
+    all_rows = np.arange(frames.n_anchors)
+    for dt in strides_fs:
+        k = dt_index[dt]
+        if Baseline.ZERO_DISPLACEMENT in baselines:
+            store.add(all_rows, dt, Baseline.ZERO_DISPLACEMENT.value, frames, k, np.zeros_like(frames.positions), frames.velocities)
+        if Baseline.CONSTANT_VELOCITY in baselines:
+            store.add(all_rows, dt, Baseline.CONSTANT_VELOCITY.value, frames, k, frames.velocities * (dt * PS_PER_FS), frames.velocities)
+    if submission is not None:
+        uses_descriptors = submission.metadata["uses_descriptors"]
+        work = [(dt, rows) for dt in strides_fs
+                for rows in np.array_split(all_rows, max(1, int(np.ceil(frames.n_anchors / batch_size))))]
+        for dt, rows in tqdm(work, desc=f"stride accuracy ({frames.split})", unit="batch", leave=False):
+            r0, v0 = frames.positions[rows], frames.velocities[rows]
             context = (f"split {frames.split}, Δt {dt} fs, anchors {', '.join(f'{frames.trajectory_id[r]}@{frames.time_fs[r]:.0f}fs' for r in rows[:3])}"
                        + (" ..." if len(rows) > 3 else ""))
             inputs = batch_inputs(r0, v0, frames.species[rows], frames.cell[rows],
@@ -60,31 +134,32 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
             out = submission.predict(inputs, context)
             predicted_r = out["positions"].numpy().reshape(r0.shape)
             predicted_v = out["velocities"].numpy().reshape(v0.shape) if "velocities" in out else None
-            predictions["submission"] = (predicted_r - r0, predicted_v)
-        for i, row in enumerate(rows):
-            t = frames.thermostat_temperature_K[row]
-            for name, (displacement, velocity) in predictions.items():
-                sums[(t, dt)][name].add(displacement[i], true_d[i], None if velocity is None else velocity[i], true_v[i])
-    per_temperature = {f"{t:g}": {str(dt): _summaries(sums[(t, dt)]) for dt in strides_fs} for t in temperatures}
-    overall = {}
-    for dt in strides_fs:
-        merged = {n: ErrorSums() for n in names}
-        for t in temperatures:
-            for n in names:
-                merged[n] = merged[n].merge(sums[(t, dt)][n])
-        overall[str(dt)] = _summaries(merged)
-    return {"dt_fs": list(strides_fs), "n_anchors": frames.n_anchors, "n_atoms": frames.n_atoms,
-            "overall": overall, "per_temperature": per_temperature}
+            store.add(rows, dt, SUBMISSION, frames, dt_index[dt], predicted_r - r0, predicted_v)
 
-
-def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, show_progress: bool = True,
-                  verlet: dict | None = None) -> dict:
-    """Stride accuracy on every split given; a failing split is reported, the others still scored."""
-    strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
+    temperatures = sorted(set(frames.thermostat_temperature_K.tolist()))
     results = {}
+    for kind in TargetKind:
+        per_temperature = {}
+        for t in temperatures:
+            rows = np.flatnonzero(frames.thermostat_temperature_K == t)
+            per_temperature[f"{t:g}"] = {str(dt): at_dt(store.errors(kind, dt, names, rows)) for dt in strides_fs}
+        results[kind] = {"dt_fs": list(strides_fs), "n_anchors": frames.n_anchors, "n_atoms": frames.n_atoms,
+                         "overall": {str(dt): at_dt(store.errors(kind, dt, names, all_rows)) for dt in strides_fs},
+                         "per_temperature": per_temperature}
+    return results
+
+
+def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, verlet: VerletEam,
+                  baselines=tuple(Baseline)) -> dict[str, dict[str, dict]]:
+    """{target kind value: {split: result}}; a split on which the submission fails is reported as
+    ``{"failed": true, "error": ...}`` under both kinds, and the other splits are still scored."""
+    strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
+    results: dict[str, dict[str, dict]] = {kind.value: {} for kind in TargetKind}
     for name, frames in splits.items():
         try:
-            results[name] = score_split(submission, frames, strides, batch_size, show_progress, verlet)
+            by_kind = score_split(submission, frames, strides, batch_size, verlet, baselines)
         except SubmissionOutputError as err:
-            results[name] = {"failed": True, "error": str(err)}
+            by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
+        for kind, result in by_kind.items():
+            results[kind.value][name] = result
     return results
