@@ -111,13 +111,8 @@ class NveBranch:
 
     def __init__(self, config: BuildConfig, n_atoms: int):
         self.n_atoms = n_atoms
-        self.lmp = new_lammps()
-        for command in ["units metal", "boundary p p p", "atom_style atomic", "atom_modify map array sort 0 0.0",
-                        "region box block 0 1 0 1 0 1", "create_box 1 box"]:
-            self.lmp.command(command)
-        self.lmp.create_atoms(n_atoms, list(range(1, n_atoms + 1)), [1] * n_atoms, [0.5] * (3 * n_atoms))
-        for command in potential_commands(config) + [f"timestep {config.timestep_fs / 1000}", "fix integrate all nve",
-                                                     "thermo_style custom step temp pe ke", "thermo 1000000"]:
+        self.lmp = system_with_potential(config, n_atoms)
+        for command in [f"timestep {config.timestep_fs / 1000}", "fix integrate all nve", "thermo_style custom step temp pe ke", "thermo 1000000"]:
             self.lmp.command(command)
         self.step = 0
         self._needs_setup = True
@@ -151,6 +146,22 @@ class NveBranch:
     def write_frame(self, dump: Path, thermo: csv.writer, anchor_step: int) -> None:
         self.lmp.command(f"write_dump all custom {dump} {TARGET_COLUMNS} {DUMP_FORMAT}")
         thermo.writerow([anchor_step, self.step] + [repr(self.lmp.get_thermo(k)) for k in NVE_THERMO_KEYS])
+
+
+def system_with_potential(config: BuildConfig, n_atoms: int):
+    """A LAMMPS instance holding ``n_atoms`` atoms of the dataset's species with its potential,
+    for states copied in from outside (the NVE branch, the scorer's Verlet and evaluator).
+
+    Atoms are never sorted, so the atom with id i stays at index i − 1 of every per-atom array.
+    """
+    lmp = new_lammps()
+    for command in ["units metal", "boundary p p p", "atom_style atomic", "atom_modify map array sort 0 0.0",
+                    "region box block 0 1 0 1 0 1", "create_box 1 box"]:
+        lmp.command(command)
+    lmp.create_atoms(n_atoms, list(range(1, n_atoms + 1)), [1] * n_atoms, [0.5] * (3 * n_atoms))
+    for command in potential_commands(config):
+        lmp.command(command)
+    return lmp
 
 
 def simulate_temperature(

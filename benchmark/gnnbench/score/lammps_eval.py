@@ -3,8 +3,8 @@
 One LAMMPS instance per system size; each call sets the cell and positions, runs ``run 0``
 and reads back what was asked: potential energy (eV), forces (eV/Å), and the per-atom
 descriptors with exactly the dataset's definitions (CSP, CNA, Q4, Q6, CN). Used for rollout
-physics (energy of predicted frames, FCC fraction, descriptor recomputation) and for the
-velocity-Verlet baseline's forces.
+physics (energy of predicted frames, FCC fraction, descriptor recomputation); the tests use its
+forces for an independent velocity-Verlet loop.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..generate.config import BuildConfig
-from ..generate.lammps_runtime import new_lammps
-from ..generate.simulate import descriptor_commands, potential_commands
+from ..generate.simulate import descriptor_commands, system_with_potential
 
 FCC = 1  # LAMMPS cna/atom label of an FCC atom
 
@@ -22,12 +21,8 @@ class EamEvaluator:
     def __init__(self, config: BuildConfig, n_atoms: int):
         self.config = config
         self.n_atoms = n_atoms
-        self.lmp = new_lammps()
-        for command in ["units metal", "boundary p p p", "atom_style atomic", "atom_modify map array sort 0 0.0",
-                        "region box block 0 1 0 1 0 1", "create_box 1 box"]:
-            self.lmp.command(command)
-        self.lmp.create_atoms(n_atoms, list(range(1, n_atoms + 1)), [1] * n_atoms, [0.5] * (3 * n_atoms))
-        for command in potential_commands(config) + descriptor_commands(config) + ["thermo_style custom step pe", "thermo 1"]:
+        self.lmp = system_with_potential(config, n_atoms)
+        for command in descriptor_commands(config) + ["thermo_style custom step pe", "thermo 1"]:
             self.lmp.command(command)
 
     def close(self) -> None:

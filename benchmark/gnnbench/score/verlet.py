@@ -20,8 +20,7 @@ import numpy as np
 import torch
 
 from ..generate.config import BuildConfig
-from ..generate.lammps_runtime import new_lammps
-from ..generate.simulate import potential_commands
+from ..generate.simulate import system_with_potential
 from ..predict.export import builtin_baseline_sha256, trivial_metadata
 from .baselines import Baseline
 
@@ -40,14 +39,10 @@ class VerletEam:
 
     def __init__(self, config: BuildConfig, n_atoms: int):
         self.n_atoms = n_atoms
-        self.lmp = new_lammps()
+        self.lmp = system_with_potential(config, n_atoms)
         if self.lmp.extract_setting("imageint") != 4:
             raise RuntimeError("this LAMMPS build packs image flags in 64 bits; VerletEam expects the default 32")
-        for command in ["units metal", "boundary p p p", "atom_style atomic", "atom_modify map array sort 0 0.0",
-                        "region box block 0 1 0 1 0 1", "create_box 1 box"]:
-            self.lmp.command(command)
-        self.lmp.create_atoms(n_atoms, list(range(1, n_atoms + 1)), [1] * n_atoms, [0.5] * (3 * n_atoms))
-        for command in potential_commands(config) + ["fix integrate all nve", "thermo_style custom step pe", "thermo 1000000000"]:
+        for command in ["fix integrate all nve", "thermo_style custom step pe", "thermo 1000000000"]:
             self.lmp.command(command)
         self.force_calls = 0
         self._timestep_fs: float | None = None
