@@ -162,7 +162,7 @@ def test_validate_fetch_downloads_and_checks_the_sha256(tmp_path, http_server):
 def test_validate_with_data_compares_the_dataset_build(tmp_path, tiny_dataset):
     folder = copy_submission("zero-displacement", tmp_path)
     report = validate_submission_dir(folder, data_root=tiny_dataset)
-    recorded = json.loads((folder / "scores.json").read_text())["dataset"]["manifest_sha256"]
+    recorded = json.loads((folder / "scores.json").read_text())["dataset"]["data_sha256"]
     assert not report.ok and f"scored on dataset build {recorded[:12]}" in " ".join(report.problems)
 
 
@@ -216,7 +216,7 @@ def test_leaderboard_tables_mark_baselines_name_the_headline_split_and_say_who_l
         assert "| baseline " in rows[name]
     assert "| learned " in rows["gns-mini"]
     for header in ("RMSE 1 fs (Å)", "RMSE 10 fs (Å)", "RMSE 50 fs (Å)", "skill vs const. vel. 10 fs", "NVE rollout survival",
-                   "NVE |E drift| (meV/atom/ps)", "NVE RDF error (Å)", "thermostatted survival", "thermostatted RDF error (Å)",
+                   "NVE energy drift (meV/atom/ps)", "NVE RDF error (Å)", "thermostatted survival", "thermostatted RDF error (Å)",
                    "speed-up vs LAMMPS"):
         assert header in readme
     # the verdict is computed, not written by hand: gns-mini really is worse than Verlet k=1 at 10 fs

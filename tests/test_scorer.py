@@ -207,7 +207,7 @@ def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_d
     assert "Δt 10 fs: constant-velocity LOSES to Verlet k=1, Verlet k=4" in result.stdout  # said plainly
     scores = json.loads((path.parent / "scores.json").read_text())
     validate_scores(scores)
-    assert scores["dataset"]["manifest_sha256"] and scores["scorer_version"] == "2.0.0"
+    assert scores["dataset"]["data_sha256"] and scores["scorer_version"] == "2.0.0"
     assert scores["cost"]["speedup_vs_lammps"] > 0
     for mode in ("nve", "thermostatted"):
         models = scores["rollouts"][mode]["models"]

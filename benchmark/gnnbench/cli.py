@@ -129,7 +129,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
         os.environ["TQDM_DISABLE"] = "1"
     from .predict.submission import SubmissionError
     from .score.baselines import Baseline
-    from .score.run import ScoreOptions, ablation_table, builtin_model, load_model, resolve_submission_path, score
+    from .score.run import DatasetVersionError, ScoreOptions, ablation_table, builtin_model, load_model, resolve_submission_path, score
 
     if not submissions and not baseline:
         raise click.UsageError("give SUBMISSIONS or --baseline")
@@ -150,7 +150,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
                 scores = score(model, data_root, config_name, target, options)
             finally:
                 getattr(model, "close", lambda: None)()
-        except (SubmissionError, FileNotFoundError) as err:
+        except (SubmissionError, FileNotFoundError, DatasetVersionError) as err:
             click.echo(f"error: {err}", err=True)
             failed = True
             continue
@@ -167,7 +167,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 @main.command("validate")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
-              help="built dataset directory: also check scores.json was made on this build (manifest sha256)")
+              help="built dataset directory: also check scores.json was made on this build (sha256 of its shards and recipes)")
 @click.option("--fetch", is_flag=True, help="download submission.pt from submission_url when it is not here, and check its sha256")
 @click.option("--rescore", is_flag=True, help="score again on --data and require every accuracy and rollout number to be reproduced")
 def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool) -> None:

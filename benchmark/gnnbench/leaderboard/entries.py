@@ -2,7 +2,7 @@
 
 Every column is defined here once (``COLUMNS``); the Markdown and HTML writers only format them.
 Entries are grouped by the dataset they were scored on (name, config, revision and the sha256 of
-its manifest): only entries scored on the same frames share a table.
+its shards and recipes): only entries scored on the same frames share a table.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ COLUMNS = [
     Column("survival", "NVE rollout survival",
            "fraction of the NVE rollouts (one per trajectory, at the entry's rollout stride, over the 2 ps NVE window) "
            "that never produce a NaN, a pair closer than 1.5 Å, or T above 2 × set-point + 100 K", ".2f", "higher"),
-    Column("e_drift", "NVE |E drift| (meV/atom/ps)",
+    Column("e_drift", "NVE energy drift (meV/atom/ps)",
            "mean over NVE rollouts of |slope| of (EAM potential energy + kinetic energy) per atom against time, in meV/atom/ps "
            "(MD itself: below 0.01)", ".3g"),
     Column("rdf_nve", "NVE RDF error (Å)",
@@ -81,9 +81,9 @@ class Entry:
 
     @property
     def group(self) -> tuple[str, str, str, str]:
-        """(dataset, config, revision, manifest sha256): entries in one group were scored on the same frames."""
+        """(dataset, config, revision, data sha256): entries in one group were scored on the same frames."""
         d = self.scores["dataset"]
-        return d["name"], d["config"], d["version"], d["manifest_sha256"]
+        return d["name"], d["config"], d["version"], d["data_sha256"]
 
     def split(self, split: str) -> dict | None:
         """Stride accuracy on ``split`` against the headline (NVE-branch) targets, or None if it failed."""
@@ -277,10 +277,10 @@ SCORER_NOTE = (f"Every entry was scored by gnnbench scorer {SCORER_VERSION}; `gn
 
 
 def group_title(key: tuple[str, str, str, str]) -> str:
-    dataset, config, version, manifest_sha256 = key
-    return f"{dataset} v{version}, config `{config}` (dataset build {manifest_sha256[:12]})"
+    dataset, config, version, data_sha256 = key
+    return f"{dataset} v{version}, config `{config}` (dataset build {data_sha256[:12]})"
 
 
 def plot_filename(key: tuple[str, str, str, str]) -> str:
-    _, config, version, manifest_sha256 = key
-    return f"error_vs_dt-{config}-v{version}-{manifest_sha256[:8]}.svg"
+    _, config, version, data_sha256 = key
+    return f"error_vs_dt-{config}-v{version}-{data_sha256[:8]}.svg"

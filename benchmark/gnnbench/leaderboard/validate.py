@@ -16,7 +16,7 @@ Checks, in order; each failure is one line naming the file and the problem:
    (``SCORER_VERSION``) on this dataset revision (``DATASET_REPO`` ``DATASET_VERSION``) with
    the full protocol (no skipped rollouts or cost); and it belongs to this submission (same
    name, sha256 and metadata; ``submission_url`` may be added after scoring, nothing else).
-4. With ``data_root``: it was scored on the same build of the dataset (manifest sha256).
+4. With ``data_root``: it was scored on the same build of the dataset (``data_digest``: the shards and recipes).
 5. The scorer's plots are present.
 6. With ``rescore=True``: the scorer is run again on ``data_root`` and every accuracy and
    rollout number must be reproduced (relative tolerance 1e-6; cost is machine-dependent and
@@ -182,11 +182,11 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
     for error in scores["errors"]:
         report.notes.append(f"{path}: the scorer recorded: {error}")
     if data_root is not None:
-        from ..package.manifest import manifest_digest
+        from ..package.manifest import data_digest
 
-        local = manifest_digest(Path(data_root))
-        if local != dataset["manifest_sha256"]:
-            report.problems.append(f"{path}: scored on dataset build {dataset['manifest_sha256'][:12]}…, "
+        local = data_digest(Path(data_root))
+        if local != dataset["data_sha256"]:
+            report.problems.append(f"{path}: scored on dataset build {dataset['data_sha256'][:12]}…, "
                                    f"{Path(data_root) / 'manifest.json'} is {local[:12]}…")
     return scores
 

@@ -6,6 +6,7 @@ size and sha256, plus per config the recipe hash, LAMMPS version, potential and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -71,3 +72,12 @@ def verify(root: Path) -> list[str]:
 def manifest_digest(root: Path) -> str:
     """sha256 of manifest.json: one hash that pins every file of the dataset."""
     return sha256_file(root / MANIFEST)
+
+
+def data_digest(root: Path) -> str:
+    """The identity of the data that scores depend on: sha256 of the sorted "path sha256" lines of
+    every shard (``data/``) and recipe (``recipes/``) in manifest.json. The card's prose is not in
+    it, so editing the card does not make scores made on the same data look foreign."""
+    files = read_manifest(Path(root))["files"]
+    lines = "".join(f"{name} {files[name]['sha256']}\n" for name in sorted(files) if name.startswith(("data/", "recipes/")))
+    return hashlib.sha256(lines.encode()).hexdigest()

@@ -300,11 +300,11 @@ class Aggregate:
 AGGREGATES = {
     RolloutMode.NVE: (
         Aggregate("survival_fraction", "survival", lambda t: float(t["survived"]), signed=True),
-        Aggregate("abs_total_energy_drift_meV_per_atom_per_ps", "|E drift| (meV/atom/ps)",
+        Aggregate("abs_total_energy_drift_meV_per_atom_per_ps", "abs. E drift (meV/atom/ps)",
                   lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["model"])),
-        Aggregate("md_abs_total_energy_drift_meV_per_atom_per_ps", "MD |E drift|", lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["md"])),
-        Aggregate("abs_temperature_drift_K_per_ps", "|T drift| (K/ps)", lambda t: _abs(t["temperature_drift_K_per_ps"]["model"])),
-        Aggregate("md_abs_temperature_drift_K_per_ps", "MD |T drift|", lambda t: _abs(t["temperature_drift_K_per_ps"]["md"])),
+        Aggregate("md_abs_total_energy_drift_meV_per_atom_per_ps", "MD abs. E drift", lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["md"])),
+        Aggregate("abs_temperature_drift_K_per_ps", "abs. T drift (K/ps)", lambda t: _abs(t["temperature_drift_K_per_ps"]["model"])),
+        Aggregate("md_abs_temperature_drift_K_per_ps", "MD abs. T drift", lambda t: _abs(t["temperature_drift_K_per_ps"]["md"])),
         Aggregate("rdf_error_A", "RDF error (Å)", lambda t: t["rdf_error_A"]),
         Aggregate("rdf_noise_floor_A", "MD noise floor (Å)", lambda t: t["rdf_noise_floor_A"]),
         Aggregate("msd_plateau_relative_error", "MSD plateau rel. err.", lambda t: t["msd_plateau_relative_error"], signed=True),

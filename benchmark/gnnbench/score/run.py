@@ -12,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from .. import DATASET_REPO
+from .. import DATASET_REPO, DATASET_VERSION
 from ..generate.config import load_config
 from ..load.frames import read_nve_windows, read_split
-from ..package.manifest import manifest_digest, read_manifest
+from ..package.manifest import data_digest, read_manifest
 from ..package.splits import ROLLOUT_SPLITS
 from ..predict.submission import SubmissionOutputError, load_submission
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
@@ -28,6 +28,10 @@ from .stride import score_strides
 from .verlet import VerletEam, VerletEamSubmission
 
 PROTOCOL_PATH = Path(__file__).with_name("protocol.yaml")
+
+
+class DatasetVersionError(ValueError):
+    """The dataset directory holds another version than the one this scorer scores."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     started = time.perf_counter()
     data_root, out_dir = Path(data_root), Path(out_dir)
     manifest = read_manifest(data_root)
+    if manifest.get("version") != DATASET_VERSION:
+        raise DatasetVersionError(f"{data_root}: dataset version {manifest.get('version')}, scorer {SCORER_VERSION} needs {DATASET_VERSION}; "
+                         f"rebuild it with gnnbench data build --config {config_name} --out {data_root}")
     config = load_config(data_root / "recipes" / f"{config_name}.yaml")
     protocol = load_protocol(config_name)
     splits = {name: read_split(data_root, config_name, name) for name in ROLLOUT_SPLITS}
@@ -106,7 +113,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "schema_version": SCORES_SCHEMA_VERSION,
         "scorer_version": SCORER_VERSION,
         "dataset": {"name": manifest.get("dataset", DATASET_REPO), "version": manifest["version"], "config": config_name,
-                    "manifest_sha256": manifest_digest(data_root)},
+                    "data_sha256": data_digest(data_root)},
         "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata},
         "hardware": hardware(model.device),
         "definitions": DEFINITIONS,
