@@ -12,8 +12,14 @@ pip install --quiet --upgrade pip
 pip install --quiet "${TORCH:-torch==2.13.0}"   # first, so pip never pulls a multi-GB CUDA build
 pip install --quiet -e .
 
+current=$(python -c 'import gnnbench; print(gnnbench.DATASET_VERSION)')
+built=$(python -c 'import json; print(json.load(open("datasets/al-eam/manifest.json"))["version"])' 2>/dev/null || echo none)
+if [ "$built" != "$current" ]; then
+  [ "$built" = none ] || echo "datasets/al-eam holds dataset $built; this gnnbench needs $current: rebuilding"
+  rm -rf datasets/al-eam
+fi
 if [ -f datasets/al-eam/recipes/mini.yaml ] && gnnbench data verify datasets/al-eam >/dev/null 2>&1; then
-  echo "mini dataset present and verified: datasets/al-eam"
+  echo "mini dataset $current present and verified: datasets/al-eam"
 else
   gnnbench data build --config mini --no-progress
 fi

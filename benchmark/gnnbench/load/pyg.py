@@ -52,7 +52,8 @@ class AnchorStrideGraphs(torch.utils.data.Dataset):
     """(anchor, Δt) samples of one split as PyG graphs.
 
     ``strides_fs`` restricts the Δt values (default: all the dataset has). Sample ``k`` is
-    anchor ``k // K`` at stride index ``k % K``. ``dtype`` applies to all float tensors;
+    anchor ``k // K`` at stride index ``k % K``. ``targets`` picks ``y_displacement`` and
+    ``y_velocity`` from the NVE branch (``"nve"``, default) or the NPT continuation (``"npt"``). ``dtype`` applies to all float tensors;
     use float64 where positions must keep sub-1e-6 Å precision.
     """
 
