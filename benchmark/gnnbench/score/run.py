@@ -90,11 +90,12 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     errors += [f"stride accuracy on {split}: {r['error']}" for split, r in stride["nve"].items() if r.get("failed")]
 
     rollouts = {}
+    windows = ({t: w for split in ROLLOUT_SPLITS for t, w in read_nve_windows(data_root, config_name, split).items()}
+               if options.rollouts else {})
     for mode in RolloutMode:
         if not options.rollouts:
             rollouts[mode.value] = {"skipped": "--no-rollouts"}
             continue
-        windows = {t: w for split in ROLLOUT_SPLITS for t, w in read_nve_windows(data_root, config_name, split).items()}
         rollouts[mode.value] = run_mode(mode, model, splits, windows, config, protocol, ROLLOUT_BASELINES)
         failed = rollouts[mode.value]["models"].get("submission", {})
         if failed.get("failed"):
