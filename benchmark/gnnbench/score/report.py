@@ -168,9 +168,9 @@ def rollout_details(mode: str, result: dict) -> str:
     for trajectory, t in model["per_trajectory"].items():
         status = "yes" if t["survived"] else f"no: {t['failure_reason']} at {t['time_to_failure_fs']:g} fs"
         extra = ([_fmt(t["total_energy_drift_meV_per_atom_per_ps"]["md"], "+.3f"), _fmt(t["total_energy_drift_meV_per_atom_per_ps"]["model"], "+.3f")]
-                 if mode == "nve" else [f"{t['temperature_spread_K']['md']:.1f} / {t['temperature_spread_K']['model']:.1f}",
-                                        f"{t['fcc_fraction']['md']:.2f} / {t['fcc_fraction']['model']:.2f}"])
-        rows.append([trajectory, status, f"{t['temperature_mean_K']['md']:.1f} / {t['temperature_mean_K']['model']:.1f}",
+                 if mode == "nve" else [f"{t['temperature_spread_K']['md']:.1f} / {_fmt(t['temperature_spread_K']['model'], '.1f')}",
+                                        f"{t['fcc_fraction']['md']:.2f} / {_fmt(t['fcc_fraction']['model'], '.2f')}"])
+        rows.append([trajectory, status, f"{t['temperature_mean_K']['md']:.1f} / {_fmt(t['temperature_mean_K']['model'], '.1f')}",
                      _fmt(t["rdf_error_A"], ".3f"), _fmt(t["rdf_noise_floor_A"], ".3f"), _fmt(t["msd_plateau_relative_error"], "+.2f"), *extra])
     headers = ["trajectory", "survived", "T mean MD / sub (K)", "RDF error (Å)", "MD noise floor (Å)", "MSD plateau rel. err."]
     headers += ["E drift MD (meV/atom/ps)", "E drift sub"] if mode == "nve" else ["T spread MD / sub (K)", "FCC fraction MD / sub"]

@@ -253,7 +253,8 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
 def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_atoms: int) -> dict:
     """One rollout against its reference: the per-trajectory entry of scores.json."""
     observed = np.asarray(r.observed_positions)
-    produced = len(observed) > 1  # anything beyond its initial (MD) frame
+    produced = len(observed) > 1  # an observation beyond its initial (MD) frame
+    stepped = len(r.times) > 1    # at least one stride beyond it (else T statistics would be the MD start's alone)
     g_model = mean_rdf(observed[1:], r.cell, protocol["rdf_r_max_A"], protocol["rdf_bins"])[1] if produced else np.full(len(ref.rdf), np.nan)
     msd_model = mean_squared_displacement(observed)
     md_plateau = plateau(ref.msd_A2[ref.observed_times_fs <= r.observed_times[-1]]) if produced else None
@@ -267,7 +268,7 @@ def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_ato
         "rdf_noise_floor_A": ref.rdf_noise_floor_A,
         "msd_plateau_A2": {"md": md_plateau, "model": model_plateau},
         "msd_plateau_relative_error": (model_plateau - md_plateau) / md_plateau if produced and md_plateau > 0 else None,
-        "temperature_mean_K": {"md": float(np.mean(ref.temperature_K)), "model": float(np.mean(r.temperatures))},
+        "temperature_mean_K": {"md": float(np.mean(ref.temperature_K)), "model": float(np.mean(r.temperatures)) if stepped else None},
     }
     at_observations = np.isin(r.times, r.observed_times)  # stored curves are sampled at the observations only
     curves = {"rdf_model": g_model.tolist(), "observed_time_fs": r.observed_times, "msd_model_A2": msd_model.tolist(),
@@ -280,8 +281,8 @@ def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_ato
                                                "model": drift_per_ps(r.times, r.temperatures) if produced else None}
         curves["total_energy_eV"] = r.total_energy
     else:
-        entry["temperature_spread_K"] = {"md": float(np.std(ref.temperature_K)), "model": float(np.std(r.temperatures))}
-        entry["fcc_fraction"] = {"md": float(np.mean(ref.fcc_fraction)), "model": float(np.mean(r.fcc_fraction[1:] or r.fcc_fraction))}
+        entry["temperature_spread_K"] = {"md": float(np.std(ref.temperature_K)), "model": float(np.std(r.temperatures)) if stepped else None}
+        entry["fcc_fraction"] = {"md": float(np.mean(ref.fcc_fraction)), "model": float(np.mean(r.fcc_fraction[1:])) if produced else None}
     entry["curves"] = curves
     return entry
 
@@ -314,11 +315,9 @@ AGGREGATES = {
         Aggregate("rdf_error_A", "RDF error (Å)", lambda t: t["rdf_error_A"]),
         Aggregate("rdf_noise_floor_A", "MD noise floor (Å)", lambda t: t["rdf_noise_floor_A"]),
         Aggregate("msd_plateau_relative_error", "MSD plateau rel. err.", lambda t: t["msd_plateau_relative_error"], signed=True),
-        Aggregate("temperature_mean_error_K", "T mean − MD (K)",
-                  lambda t: t["temperature_mean_K"]["model"] - t["temperature_mean_K"]["md"], signed=True),
-        Aggregate("temperature_spread_error_K", "T spread − MD (K)",
-                  lambda t: t["temperature_spread_K"]["model"] - t["temperature_spread_K"]["md"], signed=True),
-        Aggregate("fcc_fraction_error", "FCC fraction − MD", lambda t: t["fcc_fraction"]["model"] - t["fcc_fraction"]["md"], signed=True),
+        Aggregate("temperature_mean_error_K", "T mean − MD (K)", lambda t: _difference(t["temperature_mean_K"]), signed=True),
+        Aggregate("temperature_spread_error_K", "T spread − MD (K)", lambda t: _difference(t["temperature_spread_K"]), signed=True),
+        Aggregate("fcc_fraction_error", "FCC fraction − MD", lambda t: _difference(t["fcc_fraction"]), signed=True),
     ),
 }
 
@@ -331,6 +330,11 @@ def reference_curves(ref: Reference) -> dict:
     if ref.total_energy_eV is not None:
         curves["md_total_energy_eV"] = ref.total_energy_eV[observed].tolist()
     return curves
+
+
+def _difference(pair: dict) -> float | None:
+    """model − md, or None where the rollout produced nothing to measure."""
+    return None if pair["model"] is None else pair["model"] - pair["md"]
 
 
 def _abs(value):
