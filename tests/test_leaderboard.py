@@ -6,22 +6,21 @@ import functools
 import hashlib
 import http.server
 import json
-import os
 import pickle
 import re
 import shutil
 import subprocess
 import threading
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import run_cli
 from gnnbench import DATASET_VERSION
 from gnnbench.leaderboard import validate as validate_module
 from gnnbench.leaderboard.build import check_leaderboard, render_leaderboard, write_leaderboard
+from gnnbench.leaderboard.entries import COLUMNS, collect_entries, table_layout
+from gnnbench.leaderboard.plot import accuracy_vs_cost_svg
 from gnnbench.leaderboard.validate import validate_submission_dir
 from gnnbench.predict.export import builtin_baseline_sha256
 
@@ -31,8 +30,6 @@ LEADERBOARD = REPO / "leaderboard"
 # Every baseline of the baselines issue that was trained or scored on mini.
 ISSUE_4_BASELINES = ["zero-displacement", "constant-velocity", "verlet-eam-k1", "verlet-eam-k4",
                      "gns-mini", "reference-gnn-mini", "reference-gnn-velocity-mini"]
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def copy_submission(name: str, tmp_path: Path, new_name: str | None = None) -> Path:
@@ -62,11 +59,11 @@ def test_every_committed_submission_validates(name):
 
 
 def test_the_leaderboard_covers_every_baseline_of_the_baselines_issue():
-    assert sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()) == sorted(ISSUE_4_BASELINES)
-    readme = (LEADERBOARD / "README.md").read_text()
-    for name in ISSUE_4_BASELINES:
-        assert f"| {name} " in readme.replace("  ", " ") or re.search(rf"\|\s*{re.escape(name)}\s*\|", readme), name
-    assert "## Not listed" not in readme
+    # new entries may join; these must stay, and every committed folder must be listed
+    folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()}
+    assert set(ISSUE_4_BASELINES) <= folders
+    assert readme_entries() == folders
+    assert "## Not listed" not in (LEADERBOARD / "README.md").read_text()
 
 
 def test_a_large_model_is_given_by_url_and_sha256_not_committed():
@@ -192,18 +189,24 @@ def test_regenerating_is_byte_identical_and_follows_a_change(tmp_path):
         copy_submission(name, tmp_path)
     out = tmp_path / "leaderboard"
     changed, excluded, n = write_leaderboard(submissions, out)
-    assert n == 4 and not excluded and set(changed) >= {"README.md", "index.html"}
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert n == 4 and not excluded and set(changed) >= {"README.md", "index.html", "entries/gns-mini.html"}
+    assert sum(1 for _ in out.glob("accuracy_vs_cost-*.svg")) == 1 and len(list(out.glob("entries/*.html"))) == 4
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert write_leaderboard(submissions, out)[0] == []  # nothing to rewrite
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert run_cli("leaderboard", "--submissions", str(submissions), "--out", str(out), "--check").returncode == 0
+
+    # an entry leaves -> its page goes with it
+    shutil.rmtree(submissions / "constant-velocity")
+    assert "entries/constant-velocity.html" in write_leaderboard(submissions, out)[0]
+    assert not (out / "entries" / "constant-velocity.html").exists()
 
     # a learned entry's number changes -> the tables change, and --check says so
     edit_json(submissions / "gns-mini" / "scores.json",
               lambda s: s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=0.5))
     stale = run_cli("leaderboard", "--submissions", str(submissions), "--out", str(out), "--check", check=False)
     assert stale.returncode == 1 and "README.md" in stale.stderr and "index.html" in stale.stderr
-    files, _, _ = render_leaderboard(submissions)
+    files, _, _ = render_leaderboard(submissions, out)
     assert b"5.00e-01" in files["README.md"]
 
 
@@ -211,7 +214,7 @@ def test_leaderboard_tables_mark_baselines_name_the_headline_split_and_say_who_l
     readme = (LEADERBOARD / "README.md").read_text()
     assert "### Headline: split `test` (held-out time windows at the training temperatures; 70 anchors × 256 atoms per Δt)" in readme
     assert "### Split `test_temperature` (held-out temperatures" in readme
-    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\|\s*\d+\s*\|\s*([a-z0-9.-]+)\s*\|.*$", readme, re.M)}
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\|\s*\d+\s*\|\s*\[([a-z0-9.-]+)\]\(\.\./submissions/\1/\)\s*\|.*$", readme, re.M)}
     for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "verlet-eam-k4"):
         assert "| baseline " in rows[name]
     assert "| learned " in rows["gns-mini"]
@@ -226,64 +229,121 @@ def test_leaderboard_tables_mark_baselines_name_the_headline_split_and_say_who_l
     assert "**reference-gnn-mini** **loses to every baseline at 1, 10 and 50 fs**" in readme
 
 
+def test_a_column_that_is_the_same_for_every_entry_is_stated_once_not_repeated(tmp_path):
+    for name in ("zero-displacement", "constant-velocity", "gns-mini"):
+        copy_submission(name, tmp_path)
+    entries = collect_entries(tmp_path / "submissions")[0]
+    shown, constant = table_layout(entries, "test", COLUMNS)
+    assert "speedup" in shown and "rmse_10" in shown and not {"speed-up vs LAMMPS"} & set(constant)
+    for entry in entries:  # every entry now reports the same speed-up and date
+        entry.scores["cost"]["speedup_vs_lammps"] = 2.5
+        entry.scores["scored_on"] = "2026-11-24"
+    shown, constant = table_layout(entries, "test", COLUMNS)
+    assert "speedup" not in shown and constant["speed-up vs LAMMPS"] == "2.5" and constant["date scored"] == "2026-11-24"
+    assert {"entry", "kind", "params", "rmse_10"} <= set(shown)  # leading columns always stay
+    assert table_layout(entries[:1], "test", COLUMNS)[1] == {}  # one entry: nothing to compare, nothing dropped
+
+
+def test_accuracy_vs_cost_figure_joins_the_verlet_frontier_and_links_each_point(tmp_path):
+    for name in ("verlet-eam-k1", "verlet-eam-k4", "gns-mini", "constant-velocity"):
+        copy_submission(name, tmp_path)
+    entries = collect_entries(tmp_path / "submissions")[0]
+    svg = accuracy_vs_cost_svg(entries, "test", "title").decode()
+    assert "Verlet-EAM frontier" in svg and "MD noise floor" in svg
+    for name in ("verlet-eam-k1", "verlet-eam-k4", "gns-mini", "constant-velocity"):
+        assert svg.count(f'xlink:href="entries/{name}.html"') >= 2 * 2  # marker and label, in both panels
+    assert accuracy_vs_cost_svg(entries, "test", "title").decode() == svg  # reproducible
+
+
 # ----------------------------------------------------------------------------------------- browser
 
-class _Rows(HTMLParser):
-    """Entry names per leaderboard table, in DOM order, and the attributes of <html>."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables: list[list[tuple[str, dict]]] = []
-        self.html_attrs: dict = {}
-        self._row: tuple[str, dict] | None = None
-        self._cell_key = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "html":
-            self.html_attrs = attrs
-        elif tag == "table" and "leaderboard" in attrs.get("class", ""):
-            self.tables.append([])
-        elif tag == "tr" and "data-entry" in attrs:
-            self._row = (attrs["data-entry"], {})
-            self.tables[-1].append(self._row)
-        elif tag == "td" and self._row is not None:
-            self._row[1][len(self._row[1])] = attrs.get("data-value")
-
-
-def chromium_dom(url: str, tmp_path: Path) -> str:
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (no browser download): clicks, the address, screenshots."""
+    from playwright import sync_api  # the test extra installs it; the browser is Debian's
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Debian's chromium is needed for this test: apt-get install chromium (the README's test command installs it)"
-    result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
 
 
-def test_index_html_renders_every_entry_and_sorts_in_headless_chromium(tmp_path):
-    page = (LEADERBOARD / "index.html").resolve()
-    readme_entries = set(re.findall(r"^\|\s*\d+\s*\|\s*([a-z0-9.-]+)\s*\|", (LEADERBOARD / "README.md").read_text(), re.M))
+def rows_of(page) -> list[list[str]]:
+    """Entry names per leaderboard table, in DOM order, of the rows the filters leave visible."""
+    return page.eval_on_selector_all("table.leaderboard", """tables => tables.map(t =>
+        Array.from(t.tBodies[0].rows).filter(r => r.offsetParent !== null).map(r => r.dataset.entry))""")
 
-    parser = _Rows()
-    parser.feed(chromium_dom(page.as_uri(), tmp_path))
-    assert parser.html_attrs.get("data-sortable") == "ready", "the sorting script did not run"
-    loaded, total = parser.html_attrs["data-plots-loaded"].split("/")
+
+def readme_entries() -> set[str]:
+    return set(re.findall(r"^\|\s*\d+\s*\|\s*\[([a-z0-9._-]+)\]", (LEADERBOARD / "README.md").read_text(), re.M))
+
+
+def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(browser, tmp_path):
+    index = (LEADERBOARD / "index.html").resolve().as_uri()
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(index)
+    html_attrs = page.evaluate("Object.assign({}, document.documentElement.dataset)")
+    assert html_attrs.get("sortable") == "ready", "the page's script did not run"
+    loaded, total = html_attrs["plotsLoaded"].split("/")
     assert int(total) >= 1 and loaded == total, "the error-vs-Δt plot did not load from disk"
-    assert len(parser.tables) == 2  # headline split test, then test_temperature
-    for table in parser.tables:
-        assert {name for name, _ in table} == readme_entries == set(ISSUE_4_BASELINES)
+    tables = rows_of(page)
+    assert len(tables) == 2  # headline split test, then test_temperature
+    folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()}
+    for table in tables:
+        assert set(table) == readme_entries() <= folders and set(ISSUE_4_BASELINES) <= set(table)
+    page.screenshot(path=tmp_path / "leaderboard.png", full_page=True)
+    assert (tmp_path / "leaderboard.png").stat().st_size > 50_000
+
+    # the accuracy-vs-cost figure is inline SVG whose points link to every entry's page
+    links = set(page.eval_on_selector_all("figure.accuracy-vs-cost a", "as => as.map(a => a.getAttribute('xlink:href') || a.getAttribute('href'))"))
+    assert {f"entries/{name}.html" for name in ("gns-mini", "verlet-eam-k1", "verlet-eam-k4")} <= links
 
     # sorted by RMSE at 50 fs, descending, through the address (what a click does)
-    parser = _Rows()
-    parser.feed(chromium_dom(page.as_uri() + "#sort=rmse_50&dir=desc", tmp_path))
-    shown = [name for name, _ in parser.tables[0]]
+    page.goto(index + "#sort=rmse_50&dir=desc")
+    page.reload()
+    shown = rows_of(page)[0]
     rmse_50 = {name: json.loads((SUBMISSIONS / name / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["50"]["submission"]["rmse_A"]
                for name in shown}
     assert shown == sorted(shown, key=lambda n: -rmse_50[n])
-    assert shown != [name for name, _ in _first_table_static(page)], "sorting changed nothing: the test would not notice a broken sort"
+    assert shown != tables[0], "sorting changed nothing: the test would not notice a broken sort"
+
+    # a click on a header sorts and writes the view into the address
+    page.click('table.leaderboard[data-split="test"] th[data-key="params"]')
+    assert "sort=params" in page.url and "dir=" in page.url
+
+    # filters: from the address on load, and from the controls into the address
+    page.goto(index + "#kind=learned")
+    page.reload()
+    learned = {name for name in folders if not yaml.safe_load((SUBMISSIONS / name / "metadata.yaml").read_text()).get("baseline")}
+    assert set(rows_of(page)[0]) == learned & readme_entries() and "gns-mini" in learned
+    page.select_option('form.filters select[name="kind"]', "baseline")
+    assert "kind=baseline" in page.url and "verlet-eam-k1" in rows_of(page)[0] and "gns-mini" not in rows_of(page)[0]
+    page.select_option('form.filters select[name="kind"]', "")
+    page.select_option('form.filters select[name="velocities"]', "yes")
+    assert "velocities=yes" in page.url and "kind=" not in page.url
+    assert set(rows_of(page)[0]) == {n for n in readme_entries()
+                                     if yaml.safe_load((SUBMISSIONS / n / "metadata.yaml").read_text())["predicts_velocities"]}
 
 
-def _first_table_static(page: Path):
-    parser = _Rows()
-    parser.feed(page.read_text())
-    return parser.tables[0]
+def test_a_row_link_opens_the_entry_page_with_its_plots(browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto((LEADERBOARD / "index.html").resolve().as_uri())
+    page.click('table.leaderboard[data-split="test"] tr[data-entry="gns-mini"] a')
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/leaderboard/entries/gns-mini.html")
+    assert page.inner_text("h1") == "gns-mini"
+    images = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
+    plots = sorted(p.name for p in (SUBMISSIONS / "gns-mini" / "plots").glob("*.png"))
+    assert sorted(src.rsplit("/", 1)[1] for src, _ in images) == plots and all(ok for _, ok in images), images
+    text = page.inner_text("body")
+    for needle in ("Stride accuracy", "NVE-branch targets", "NPT-continuation targets", "Rollouts", "Cost", "How to reproduce",
+                   "gnnbench score submissions/gns-mini", "Verlet k=1"):
+        assert needle in text, needle
+    # its files are linked and exist
+    hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.href)")
+    for name in ("metadata.yaml", "scores.json", "submission.pt"):
+        target = next(h for h in hrefs if h.endswith(f"/submissions/gns-mini/{name}"))
+        assert Path(target.removeprefix("file://")).is_file()
+    page.screenshot(path=tmp_path / "entry.png", full_page=True)
+    assert (tmp_path / "entry.png").stat().st_size > 50_000

@@ -9,41 +9,49 @@ from __future__ import annotations
 from pathlib import Path
 
 from .entries import HEADLINE_SPLIT, SPLITS, collect_entries, group_entries, group_title, plot_filename, ranked
+from .entry_page import render_entry_page
 from .markdown import render_markdown
 from .page import render_page
-from .plot import error_vs_dt_svg
+from .plot import accuracy_vs_cost_svg, entry_page_link, error_vs_dt_svg
 
-GENERATED = ("README.md", "index.html", "error_vs_dt-*.svg")
+GENERATED = ("README.md", "index.html", "error_vs_dt-*.svg", "accuracy_vs_cost-*.svg", "entries/*.html")
 
 
-def render_leaderboard(submissions_dir: Path) -> tuple[dict[str, bytes], dict[str, list[str]], int]:
-    """The leaderboard's files by name, the excluded folders with their problems, and the entry count."""
+def render_leaderboard(submissions_dir: Path, out_dir: Path) -> tuple[dict[str, bytes], dict[str, list[str]], int]:
+    """The leaderboard's files by path relative to ``out_dir``, the excluded folders with their
+    problems, and the entry count. ``out_dir`` is needed for the entry pages' relative links."""
     entries, excluded = collect_entries(submissions_dir)
     groups = group_entries(entries)
-    plots = {key: plot_filename(key) for key in groups}
-    files = {
-        plots[key]: error_vs_dt_svg(ranked(members, HEADLINE_SPLIT), HEADLINE_SPLIT,
-                                    f"{group_title(key).replace('`', '')}\nsplit {HEADLINE_SPLIT}: {SPLITS[HEADLINE_SPLIT]}, NVE-branch targets")
-        for key, members in groups.items()
-    }
-    files["README.md"] = render_markdown(groups, plots, excluded).encode()
-    files["index.html"] = render_page(groups, plots, excluded).encode()
+    files, figures = {}, {}
+    for key, members in groups.items():
+        title = group_title(key).replace("`", "")
+        error_file = plot_filename(key)
+        cost_file = error_file.replace("error_vs_dt-", "accuracy_vs_cost-")
+        files[error_file] = error_vs_dt_svg(ranked(members, HEADLINE_SPLIT), HEADLINE_SPLIT,
+                                            f"{title}\nsplit {HEADLINE_SPLIT}: {SPLITS[HEADLINE_SPLIT]}, NVE-branch targets")
+        files[cost_file] = accuracy_vs_cost_svg(members, HEADLINE_SPLIT, title)
+        figures[key] = {"error_vs_dt": error_file, "accuracy_vs_cost_file": cost_file, "accuracy_vs_cost": files[cost_file]}
+        for entry in members:
+            files[entry_page_link(entry.name)] = render_entry_page(entry, members, Path(out_dir) / "entries").encode()
+    files["README.md"] = render_markdown(groups, figures, excluded).encode()
+    files["index.html"] = render_page(groups, figures, excluded).encode()
     return files, excluded, len(entries)
 
 
 def _stale(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     """Generated files in ``out_dir`` that this generation would not write (e.g. a config now gone)."""
-    return sorted(p for pattern in GENERATED for p in Path(out_dir).glob(pattern) if p.name not in files)
+    return sorted(p for pattern in GENERATED for p in Path(out_dir).glob(pattern)
+                  if p.relative_to(out_dir).as_posix() not in files)
 
 
 def write_leaderboard(submissions_dir: Path, out_dir: Path) -> tuple[list[str], dict[str, list[str]], int]:
     """Write the leaderboard; returns the names of files that changed, the excluded folders, the entry count."""
-    files, excluded, n_entries = render_leaderboard(submissions_dir)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files, excluded, n_entries = render_leaderboard(submissions_dir, out_dir)
     changed = []
     for name, content in files.items():
         path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != content:
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_bytes(content)
@@ -51,13 +59,14 @@ def write_leaderboard(submissions_dir: Path, out_dir: Path) -> tuple[list[str], 
             changed.append(name)
     for path in _stale(out_dir, files):
         path.unlink()
-        changed.append(path.name)
+        changed.append(path.relative_to(out_dir).as_posix())
     return changed, excluded, n_entries
 
 
 def check_leaderboard(submissions_dir: Path, out_dir: Path) -> list[str]:
     """Names of files in ``out_dir`` that differ from what ``write_leaderboard`` would write (empty: up to date)."""
-    files, _, _ = render_leaderboard(submissions_dir)
+    out_dir = Path(out_dir)
+    files, _, _ = render_leaderboard(submissions_dir, out_dir)
     differ = [name for name, content in files.items()
-              if not (Path(out_dir) / name).is_file() or (Path(out_dir) / name).read_bytes() != content]
-    return differ + [p.name for p in _stale(Path(out_dir), files)]
+              if not (out_dir / name).is_file() or (out_dir / name).read_bytes() != content]
+    return differ + [p.relative_to(out_dir).as_posix() for p in _stale(out_dir, files)]

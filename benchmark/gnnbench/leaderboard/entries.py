@@ -30,11 +30,18 @@ VERDICT_BASELINES = (Baseline.ZERO_DISPLACEMENT, Baseline.CONSTANT_VELOCITY, Bas
 
 @dataclass(frozen=True)
 class Column:
+    """One scored column: ``key`` of :meth:`Entry.values`, its header, its definition with unit.
+
+    ``ci`` says how the 95 % CI beside a value is written: "relative" (±half-width in % of the
+    value), "absolute" (±half-width in the value's own format) or "" (no CI exists).
+    """
+
     key: str
     header: str
     definition: str
     fmt: str = ".2e"
     better: str = "lower"  # "lower", "higher" or "" (not a score)
+    ci: str = "relative"
 
 
 COLUMNS = [
@@ -43,23 +50,25 @@ COLUMNS = [
              "sqrt(mean over atoms of |Δr_pred − Δr_true|²), in Å, ± the relative half-width of its 95 % bootstrap CI over anchors") for dt in TABLE_DT_FS),
     Column("skill_cv", f"skill vs const. vel. {SKILL_DT_FS} fs",
            f"1 − MSE / MSE(constant velocity r + vΔt) at Δt = {SKILL_DT_FS} fs on the same frames "
-           "(1 = perfect, 0 = no better than constant velocity, < 0 = worse)", "+.3f", "higher"),
+           "(1 = perfect, 0 = no better than constant velocity, < 0 = worse), ± the half-width of its 95 % bootstrap CI", "+.3f", "higher", "absolute"),
     Column("survival", "NVE rollout survival",
            "fraction of the NVE rollouts (one per trajectory, at the entry's rollout stride, over the 2 ps NVE window) "
-           "that never produce a NaN, a pair closer than 1.5 Å, or T above 2 × set-point + 100 K", ".2f", "higher"),
+           "that never produce a NaN, a pair closer than 1.5 Å, or T above 2 × set-point + 100 K", ".2f", "higher", ""),
     Column("e_drift", "NVE energy drift (meV/atom/ps)",
            "mean over NVE rollouts of |slope| of (EAM potential energy + kinetic energy) per atom against time, in meV/atom/ps "
-           "(MD itself: below 0.01)", ".3g"),
+           "(MD itself: below 0.01), ± the relative half-width of its 95 % bootstrap CI over trajectories", ".3g"),
     Column("rdf_nve", "NVE RDF error (Å)",
-           "mean over NVE rollouts of ∫|g_MD(r) − g_pred(r)| dr over [0, 8 Å], in Å, against the NVE reference window", ".3f"),
+           "mean over NVE rollouts of ∫|g_MD(r) − g_pred(r)| dr over [0, 8 Å], in Å, against the NVE reference window, "
+           "± the relative half-width of its 95 % bootstrap CI over trajectories", ".3f"),
     Column("survival_thermo", "thermostatted survival",
            "fraction of the thermostatted rollouts (Bussi thermostat applied by the scorer between strides) that never fail",
-           ".2f", "higher"),
+           ".2f", "higher", ""),
     Column("rdf_thermo", "thermostatted RDF error (Å)",
-           "mean over thermostatted rollouts of ∫|g_MD(r) − g_pred(r)| dr, in Å, against the NPT MD at that temperature", ".3f"),
+           "mean over thermostatted rollouts of ∫|g_MD(r) − g_pred(r)| dr, in Å, against the NPT MD at that temperature, "
+           "± the relative half-width of its 95 % bootstrap CI over trajectories", ".3f"),
     Column("speedup", "speed-up vs LAMMPS",
            "simulated ns/day of the entry at its rollout stride / ns/day of LAMMPS EAM NPT at 1 fs, "
-           "timed on the same machine in the same scoring run (> 1 = faster than MD)", ".3g", "higher"),
+           "timed on the same machine in the same scoring run (> 1 = faster than MD)", ".3g", "higher", ""),
 ]
 
 
@@ -104,31 +113,49 @@ class Entry:
         mine = result.get("models", {}).get("submission")
         return None if not mine or mine.get("failed") else mine
 
-    def values(self, split: str) -> dict[str, float | None]:
-        """The leaderboard's numbers for ``split`` (rollouts and cost do not depend on the split)."""
+    @property
+    def predicts_velocities(self) -> bool:
+        return bool(self.metadata.get("predicts_velocities"))
+
+    @property
+    def ablation_of(self) -> str | None:
+        return self.metadata.get("ablation_of")
+
+    @property
+    def date_scored(self) -> str | None:
+        """UTC date (YYYY-MM-DD) the scorer wrote into scores.json, or None for older scores."""
+        return self.scores.get("scored_on")
+
+    def values_with_ci(self, split: str) -> dict[str, tuple[float | None, list | None]]:
+        """(value, its 95 % CI [low, high] or None) of every column for ``split``.
+
+        Rollouts and cost do not depend on the split.
+        """
         result = self.split(split)
         at_skill = (result or {}).get("overall", {}).get(str(SKILL_DT_FS), {})
         nve, thermo = self.rollouts("nve"), self.rollouts("thermostatted")
+
+        def stride(dt):
+            errors = self.errors(split, dt) or {}
+            return errors.get("rmse_A"), errors.get("rmse_A_ci95")
+
+        def rollout(summary, key):
+            return (summary.get(key), summary.get(f"{key}_ci95")) if summary else (None, None)
+
         return {
-            **{f"rmse_{dt}": self.rmse(split, dt) for dt in TABLE_DT_FS},
-            "skill_cv": at_skill.get("skill_vs_constant_velocity"),
-            "survival": nve["survival_fraction"] if nve else None,
-            "e_drift": nve["abs_total_energy_drift_meV_per_atom_per_ps"] if nve else None,
-            "rdf_nve": nve["rdf_error_A"] if nve else None,
-            "survival_thermo": thermo["survival_fraction"] if thermo else None,
-            "rdf_thermo": thermo["rdf_error_A"] if thermo else None,
-            "speedup": self.scores["cost"].get("speedup_vs_lammps"),
+            **{f"rmse_{dt}": stride(dt) for dt in TABLE_DT_FS},
+            "skill_cv": (at_skill.get("skill_vs_constant_velocity"), at_skill.get("skill_vs_constant_velocity_ci95")),
+            "survival": rollout(nve, "survival_fraction"),
+            "e_drift": rollout(nve, "abs_total_energy_drift_meV_per_atom_per_ps"),
+            "rdf_nve": rollout(nve, "rdf_error_A"),
+            "survival_thermo": rollout(thermo, "survival_fraction"),
+            "rdf_thermo": rollout(thermo, "rdf_error_A"),
+            "speedup": (self.scores["cost"].get("speedup_vs_lammps"), None),
         }
 
-    def ci_text(self, split: str, key: str) -> str | None:
-        """'±h%' (relative half-width of the 95 % CI) of an RMSE column, else None."""
-        if not key.startswith("rmse_"):
-            return None
-        entry = self.errors(split, int(key.split("_")[1]))
-        if not entry or not entry.get("rmse_A_ci95") or None in entry["rmse_A_ci95"] or not entry["rmse_A"]:
-            return None
-        low, high = entry["rmse_A_ci95"]
-        return f"±{50 * (high - low) / entry['rmse_A']:.0f}%"
+    def values(self, split: str) -> dict[str, float | None]:
+        """The leaderboard's numbers for ``split``."""
+        return {key: value for key, (value, _) in self.values_with_ci(split).items()}
 
     def rollout_label_of(self, mode: str) -> str:
         mine = self.rollouts(mode)
@@ -178,6 +205,16 @@ def format_value(column: Column, value: float | None) -> str:
         return "—"
     text = format(value, column.fmt)
     return text.replace("-", "", 1) if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
+
+
+def format_ci(column: Column, value: float | None, ci: list | None) -> str:
+    """The CI beside a value as the column writes it ("±9%", "±0.004"), or "" where there is none."""
+    if not column.ci or ci is None or value is None or None in ci or not all(map(math.isfinite, [value, *ci])):
+        return ""
+    half = (ci[1] - ci[0]) / 2
+    if column.ci == "absolute":
+        return "±" + format(half, column.fmt.lstrip("+"))
+    return f"±{100 * half / abs(value):.0f}%" if value else ""
 
 
 def baseline_rmse(entry: Entry, group: list[Entry], split: str) -> dict[str, dict[int, float]]:
@@ -239,20 +276,44 @@ TABLES = [(HEADLINE_SPLIT, COLUMNS), *((split, SECONDARY_COLUMNS) for split in S
 
 def table_cells(entry: Entry, split: str, columns: list[Column]) -> list[tuple[str, str, float | str | None]]:
     """(column key, text shown, value to sort by) for each leading and scored column of a row."""
-    values = entry.values(split)
+    values = entry.values_with_ci(split)
+    kind = "baseline" if entry.is_baseline else "learned"
     cells = [
         ("entry", entry.name, entry.name),
-        ("kind", "baseline" if entry.is_baseline else "learned", "baseline" if entry.is_baseline else "learned"),
+        ("kind", kind, kind),
         ("params", f"{entry.metadata['parameter_count']:,}", entry.metadata["parameter_count"]),
     ]
     for column in columns:
+        value, ci = values[column.key]
         if column.key in ("survival", "survival_thermo"):
             text = entry.rollout_label_of("nve" if column.key == "survival" else "thermostatted")
         else:
-            ci = entry.ci_text(split, column.key)
-            text = format_value(column, values[column.key]) + (f" {ci}" if ci else "")
-        cells.append((column.key, text, values[column.key]))
+            text = " ".join(filter(None, [format_value(column, value), format_ci(column, value, ci)]))
+        cells.append((column.key, text, value))
+    cells.append(("scored", entry.date_scored or "—", entry.date_scored))
     return cells
+
+
+LEADING_HEADERS = {"entry": "entry", "kind": "kind", "params": "parameters"}
+DATE_HEADER = {"scored": "date scored"}
+
+
+def table_layout(entries: list[Entry], split: str, columns: list[Column]) -> tuple[dict[str, str], dict[str, str]]:
+    """(key -> header of the columns a table shows, header -> text of the columns it states once).
+
+    A scored column (or the date) whose text is the same for every entry of the table carries
+    no information for comparing them, so the table states it once below instead of repeating
+    it in every row. A table of one entry keeps all its columns.
+    """
+    headers = LEADING_HEADERS | {c.key: c.header for c in columns} | DATE_HEADER
+    texts: dict[str, set] = {}
+    for entry in entries:
+        for key, text, _ in table_cells(entry, split, columns):
+            texts.setdefault(key, set()).add(text)
+    constant = {key for key, shown in texts.items()
+                if len(entries) > 1 and len(shown) == 1 and key not in LEADING_HEADERS}
+    return ({key: header for key, header in headers.items() if key not in constant},
+            {headers[key]: next(iter(texts[key])) for key in headers if key in constant})
 
 
 def group_entries(entries: list[Entry]) -> dict[tuple[str, str, str, str], list[Entry]]:

@@ -1,26 +1,42 @@
-"""The leaderboard's error-vs-Δt plot: every entry of a group on one log-log axis, as SVG.
+"""The leaderboard's two figures, as SVG: error against Δt, and accuracy against cost.
 
-The SVG is byte-for-byte reproducible for the same inputs and matplotlib version (no date, fixed
-element ids), so regenerating an unchanged leaderboard leaves no diff.
+Both are byte-for-byte reproducible for the same inputs and matplotlib version (no date, fixed
+element ids), so regenerating an unchanged leaderboard leaves no diff. They are drawn with
+matplotlib's object-oriented ``Figure`` (no pyplot, so no backend is selected or changed).
 """
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
+import matplotlib.ticker
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
+from ..score.baselines import Baseline
+from .entries import COLUMNS, Entry
 
-from .entries import Entry  # noqa: E402
+SVG_STYLE = {"svg.hashsalt": "gnnbench-leaderboard", "svg.fonttype": "none", "font.size": 9}
+# Entries that trace the cost-accuracy frontier of the physical integrator: velocity-Verlet with the
+# true EAM forces at k steps per stride (fewer steps: faster and less accurate).
+FRONTIER = (Baseline.VERLET_K4.entry_name, Baseline.VERLET_K1.entry_name)
+
+
+def _svg(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "gnnbench leaderboard"})
+    return buffer.getvalue()
+
+
+def entry_page_link(name: str) -> str:
+    """Where an entry's page lies, relative to the leaderboard's index.html (and its SVGs)."""
+    return f"entries/{name}.html"
 
 
 def error_vs_dt_svg(entries: list[Entry], split: str, title: str) -> bytes:
     """RMSE of the per-atom displacement vector (Å) against Δt (fs); baselines dashed, learned solid."""
-    with matplotlib.rc_context({"svg.hashsalt": "gnnbench-leaderboard", "svg.fonttype": "none", "font.size": 9}):
-        fig, ax = plt.subplots(figsize=(7.0, 4.6))
+    with matplotlib.rc_context(SVG_STYLE):
+        fig = Figure(figsize=(7.0, 4.6))
+        ax = fig.subplots()
         for entry in entries:
             result = entry.split(split)
             if not result:
@@ -40,7 +56,64 @@ def error_vs_dt_svg(entries: list[Entry], split: str, title: str) -> bytes:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "gnnbench leaderboard"})
-        plt.close(fig)
-    return buffer.getvalue()
+        return _svg(fig)
+
+
+ACCURACY_KEYS = ("rmse_10", "rdf_thermo")  # the two y axes of the accuracy-vs-cost figure
+
+
+def accuracy_vs_cost_svg(entries: list[Entry], split: str, title: str) -> bytes:
+    """Two log-log panels against the speed-up over LAMMPS on the same machine (x): the RMSE at
+    Δt = 10 fs on ``split`` and the thermostatted rollouts' RDF error (y), each with its 95 % CI.
+
+    The Verlet-EAM entries (k = 4 and 1 steps per stride) are joined: the frontier a learned
+    model must lie below and to the right of to be worth its cost. Every point and label links
+    to the entry's page (clickable where the SVG is inlined in a page). Entries without a value
+    (for example no surviving rollout to measure an RDF on) are left out of that panel.
+    """
+    columns = {c.key: c for c in COLUMNS}
+    with matplotlib.rc_context(SVG_STYLE):
+        fig = Figure(figsize=(10.0, 4.4))
+        axes = fig.subplots(1, 2)
+        learned = sorted(e.name for e in entries if not e.is_baseline)
+        colors = {e.name: "0.45" if e.is_baseline else f"C{learned.index(e.name) % 10}" for e in entries}
+        for ax, key in zip(axes, ACCURACY_KEYS):
+            points = {}
+            for entry in entries:
+                values = entry.values_with_ci(split)
+                (y, ci), (x, _) = values[key], values["speedup"]
+                if x and y and x > 0 and y > 0:
+                    points[entry.name] = (entry, x, y, ci)
+            frontier = [points[name] for name in FRONTIER if name in points]
+            if len(frontier) > 1:
+                ax.plot([p[1] for p in frontier], [p[2] for p in frontier], color="0.35", linewidth=1.5, zorder=1,
+                        label="Verlet-EAM frontier (k = 4 → 1 steps per stride)")
+            for index, (name, (entry, x, y, ci)) in enumerate(sorted(points.items())):
+                color = colors[name]
+                if ci and None not in ci:
+                    ax.errorbar([x], [y], yerr=[[max(y - ci[0], 0)], [max(ci[1] - y, 0)]], fmt="none", ecolor=color, elinewidth=1, zorder=2)
+                marker = ax.scatter([x], [y], s=36, marker="s" if entry.is_baseline else "o", color=color, zorder=3,
+                                    edgecolors="black", linewidths=0.5)
+                marker.set_urls([entry_page_link(name)])
+                label = ax.annotate(name, (x, y), xytext=(5, 4 if index % 2 else -10), textcoords="offset points", fontsize=7,
+                                    color="0.2" if entry.is_baseline else color)
+                label.set_url(entry_page_link(name))
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("speed-up over LAMMPS EAM at 1 fs, same machine (×)")
+            ax.set_ylabel(columns[key].header)
+            ax.axvline(1.0, color="0.6", linestyle=":", linewidth=1)
+            floors = sorted(e.rollouts("thermostatted")["rdf_noise_floor_A"] for e in entries
+                            if key == "rdf_thermo" and e.rollouts("thermostatted") and e.rollouts("thermostatted").get("rdf_noise_floor_A"))
+            if floors:  # the same MD frames for every entry: their floors agree
+                ax.axhline(floors[len(floors) // 2], color="0.3", linestyle="--", linewidth=1,
+                           label="MD noise floor (two halves of the MD window)")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.margins(x=0.25, y=0.2)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="upper left")
+        axes[0].set_title(f"one stride of 10 fs, split {split} (NVE-branch targets)", fontsize=9)
+        axes[1].set_title("thermostatted rollouts: structure (RDF) vs MD", fontsize=9)
+        fig.suptitle(title, fontsize=9)
+        fig.tight_layout()
+        return _svg(fig)

@@ -6,6 +6,7 @@ or a built-in baseline (:func:`builtin_model`); both answer ``predict`` the same
 
 from __future__ import annotations
 
+import datetime
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "cost": cost,
         "errors": errors,
         "wall_seconds": time.perf_counter() - started,
+        "scored_on": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
     }
     scores = write_scores(scores, out_dir / "scores.json")
     plot_all(scores, out_dir / "plots")
