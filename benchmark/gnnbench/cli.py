@@ -144,7 +144,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
                 target.mkdir(parents=True, exist_ok=True)
                 (target / "metadata.yaml").write_text(yaml.safe_dump(model.metadata, sort_keys=False, allow_unicode=True))
             else:
-                model = load_model(path, device=device)
+                model = load_model(path, device=device, data_root=data_root, config_name=config_name)
                 target = (Path(out) / Path(path).stem) if out and len(submissions) > 1 else Path(out) if out else resolve_submission_path(path).parent
             try:
                 scores = score(model, data_root, config_name, target, options)

@@ -171,6 +171,8 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
             if split not in by_split:
                 report.problems.append(f"{path}: no stride accuracy on split {split!r} ({kind} targets)")
     scored = scores["submission"]
+    if "metadata_defaults" in scored:
+        report.problems.append(f"{path}: scored without metadata.yaml, with defaults; a leaderboard entry is scored with its own metadata.yaml")
     if scored["name"] != metadata["name"] or scored["sha256"] != metadata["submission_sha256"]:
         report.problems.append(f"{path}: scores belong to {scored['name']} (sha256 {scored['sha256'][:12]}…), not to this "
                                f"metadata's {metadata['name']} (sha256 {metadata['submission_sha256'][:12]}…)")

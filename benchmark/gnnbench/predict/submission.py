@@ -9,7 +9,9 @@ A submission is ``submission.pt``, a TorchScript archive written by ``torch.jit.
   Python's unpickler (``pickle``, ``torch.load``). TorchScript code runs in TorchScript's
   interpreter, which has no access to Python;
 * validates ``metadata.yaml`` against ``metadata.schema.yaml`` (unknown keys rejected) and
-  checks its ``submission_sha256`` against the file;
+  checks its ``submission_sha256`` against the file. A bare ``model.pt`` with no
+  ``metadata.yaml`` beside it can be scored for oneself with stated defaults
+  (:func:`own_use_metadata`); a leaderboard entry always needs the full, validated file;
 * checks every output (type, shape, dtype, finite) and reports a failing call with the input
   that caused it.
 
@@ -19,6 +21,7 @@ The call contract is in SUBMISSION.md beside this file.
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -89,6 +92,38 @@ def load_metadata(path: Path) -> dict:
     return metadata
 
 
+OWN_USE_AUTHOR = "unknown (scored without metadata.yaml)"
+
+
+def own_use_metadata(path: Path, module: torch.jit.ScriptModule, dt_fs: list[int], dataset: str, revision: str, config: str) -> dict:
+    """Metadata for scoring a bare ``model.pt`` for oneself, when no ``metadata.yaml`` lies beside it.
+
+    Schema-valid defaults, every one stated in the report: the name from the file name, every
+    Δt of the dataset config as a stride, rollouts at 10 fs (the leaderboard's headline stride;
+    else the nearest Δt), ``uses_descriptors: true`` (descriptors are recomputed by LAMMPS every
+    rollout stride: correct for any model, only slower), ``predicts_velocities: false`` until the
+    scorer has called the model once and seen its outputs, and the parameter count read from the
+    module. Such scores are for the user; ``gnnbench validate`` turns them away as an entry.
+    """
+    stem = re.sub(r"[^a-z0-9._-]+", "-", Path(path).stem.lower()).strip("-._")[:64] or "model"
+    return {
+        "name": stem if stem[0].isalnum() else f"m{stem}"[:64],
+        "version": "0",
+        "description": f"{Path(path).name}, scored without metadata.yaml (defaults)",
+        "authors": [OWN_USE_AUTHOR],
+        "license": "unknown",
+        "code_url": "https://unknown.invalid/",
+        "training_data": {"dataset": dataset, "revision": revision, "config": config, "splits": ["train"]},
+        "strides_fs": list(dt_fs),
+        "rollout_stride_fs": min(dt_fs, key=lambda dt: abs(dt - 10)),
+        "predicts_velocities": False,
+        "uses_descriptors": True,
+        "parameter_count": sum(int(p.numel()) for p in module.parameters()),
+        "hardware": "unknown",
+        "submission_sha256": sha256_of(path),
+    }
+
+
 @dataclass
 class Submission:
     """A loaded, validated submission. Call :meth:`predict` with one batch of inputs."""
@@ -97,6 +132,7 @@ class Submission:
     metadata: dict
     module: torch.jit.ScriptModule
     device: torch.device
+    metadata_defaults: bool = False  # True: no metadata.yaml, scored with own_use_metadata()
 
     @property
     def name(self) -> str:
@@ -138,13 +174,20 @@ class Submission:
         return checked
 
 
-def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None = None) -> Submission:
-    """Check and load ``submission.pt`` (TorchScript) and its ``metadata.yaml``."""
+def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None = None,
+                    own_use: dict | None = None) -> Submission:
+    """Check and load ``submission.pt`` (TorchScript) and its ``metadata.yaml``.
+
+    ``own_use`` (dt_fs, dataset, revision, config of the data to score on) allows a file with no
+    ``metadata.yaml`` beside it: its metadata are then :func:`own_use_metadata`'s defaults.
+    """
     path = Path(path)
     check_torchscript_archive(path)
-    metadata = load_metadata(metadata_path or path.with_name("metadata.yaml"))
+    metadata_path = Path(metadata_path or path.with_name("metadata.yaml"))
+    bare = own_use is not None and not metadata_path.exists()
+    metadata = None if bare else load_metadata(metadata_path)
     actual = sha256_of(path)
-    if metadata["submission_sha256"] != actual:
+    if metadata and metadata["submission_sha256"] != actual:
         raise SubmissionError(f"{path}: sha256 {actual} differs from metadata submission_sha256 {metadata['submission_sha256']}")
     try:
         with warnings.catch_warnings():
@@ -153,4 +196,6 @@ def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None 
     except Exception as err:
         raise SubmissionError(f"{path}: torch.jit.load failed: {str(err).strip().splitlines()[0]}") from None
     module.eval()
-    return Submission(path, metadata, module, torch.device(device))
+    if bare:
+        metadata = own_use_metadata(path, module, **own_use)
+    return Submission(path, metadata, module, torch.device(device), metadata_defaults=bare)

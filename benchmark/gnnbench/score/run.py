@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from .. import DATASET_REPO, DATASET_VERSION
@@ -22,6 +23,7 @@ from ..predict.submission import SubmissionOutputError, load_submission
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
 from .baselines import ROLLOUT_BASELINES, STRIDE_BASELINES, Baseline
 from .cost import hardware, measure_cost
+from .inputs import batch_inputs
 from .metrics import DEFINITIONS
 from .report import plot_all, print_report, write_scores
 from .rollout import RolloutMode, run_mode
@@ -57,9 +59,35 @@ def resolve_submission_path(path: Path) -> Path:
     return path / "submission.pt" if path.is_dir() else path
 
 
-def load_model(path: Path, device: str = "cpu"):
-    """A TorchScript submission, checked before anything else is touched."""
-    return load_submission(resolve_submission_path(path), device=device)
+def load_model(path: Path, device: str = "cpu", data_root: Path | None = None, config_name: str | None = None):
+    """A TorchScript submission, checked before anything else is touched.
+
+    Given the data to score on, a bare model file (a path to a file, not a submission folder)
+    with no ``metadata.yaml`` beside it is accepted with stated defaults (``own_use_metadata``).
+    """
+    own_use = None
+    if data_root is not None and config_name is not None and not Path(path).is_dir():
+        manifest = read_manifest(Path(data_root))
+        own_use = {"dt_fs": manifest["configs"][config_name]["dt_fs"], "dataset": manifest.get("dataset", DATASET_REPO),
+                   "revision": f"v{manifest['version']}", "config": config_name}
+    return load_submission(resolve_submission_path(path), device=device, own_use=own_use)
+
+
+def probe_velocities(model, frames) -> bool:
+    """Whether ``model`` returns velocities: one call on the first anchor at its rollout stride."""
+    inputs = batch_inputs(frames.positions[:1], frames.velocities[:1], frames.species[:1], frames.cell[:1], frames.descriptors[:1],
+                          np.array([model.metadata["rollout_stride_fs"]], np.float64), frames.thermostat_temperature_K[:1])
+    return "velocities" in model.predict(inputs, f"first call, to see its outputs ({frames.trajectory_id[0]})")
+
+
+def own_use_note(metadata: dict) -> str:
+    """The defaults a bare model file was scored with, in words (printed and stored in scores.json)."""
+    return ("no metadata.yaml beside the model: scored for your own use with these defaults "
+            f"(name {metadata['name']}; strides_fs {metadata['strides_fs']} = every Δt of the data; rollout_stride_fs "
+            f"{metadata['rollout_stride_fs']}; predicts_velocities {str(metadata['predicts_velocities']).lower()} "
+            "(seen from its outputs on one call); uses_descriptors true (LAMMPS recomputes them every rollout stride: "
+            f"right for any model, only slower); parameter_count {metadata['parameter_count']} (counted)). "
+            "These scores cannot be a leaderboard entry: write metadata.yaml (predict/SUBMISSION.md) and score again.")
 
 
 def builtin_model(baseline: Baseline, data_root: Path, config_name: str) -> VerletEamSubmission:
@@ -81,7 +109,15 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     config = load_config(data_root / "recipes" / f"{config_name}.yaml")
     protocol = load_protocol(config_name)
     splits = {name: read_split(data_root, config_name, name) for name in ROLLOUT_SPLITS}
-    errors = []
+    errors, notes = [], []
+    if getattr(model, "metadata_defaults", False):
+        try:
+            model.metadata["predicts_velocities"] = probe_velocities(model, splits["test"])
+        except SubmissionOutputError as err:
+            errors.append(f"first call: {err}")
+        notes.append(own_use_note(model.metadata))
+        if not options.quiet:
+            print(notes[-1])
 
     verlet = VerletEam(config, splits["test"].n_atoms)
     try:
@@ -116,7 +152,8 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "scorer_version": SCORER_VERSION,
         "dataset": {"name": manifest.get("dataset", DATASET_REPO), "version": manifest["version"], "config": config_name,
                     "data_sha256": data_digest(data_root)},
-        "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata},
+        "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata,
+                       **({"metadata_defaults": notes[0]} if getattr(model, "metadata_defaults", False) else {})},
         "hardware": hardware(model.device),
         "definitions": DEFINITIONS,
         "baselines": {b.value: {"label": b.label, "description": b.description} for b in Baseline},
@@ -131,6 +168,8 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     plot_all(scores, out_dir / "plots")
     if not options.quiet:
         print_report(scores)
+        for note in notes:
+            print("\nNOTE: " + note)
         print(f"\nwrote {out_dir / 'scores.json'} and plots in {out_dir / 'plots'} ({scores['wall_seconds']:.1f} s)")
     return scores
 
