@@ -2,11 +2,14 @@
 
 The Hugging Face hub reads the YAML front matter; its ``configs`` entry maps each config and
 split to its parquet shards, which is what makes ``load_dataset("gnnmd/al-eam", "mini")``
-return the four splits. The prose comes from ``DATASET_CARD.md`` at the repository root.
+return the four splits. The prose is ``DATASET_CARD.md`` at the repository root, shipped in the
+package as ``gnnbench/package/DATASET_CARD.md`` (a symlink to it in the source tree, a copy in a
+wheel) and read with ``importlib.resources``, so the card can be built from a non-editable install.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -20,7 +23,15 @@ def window_config_name(config: str) -> str:
     """Card config of a config's NVE reference windows: ``load_dataset("gnnmd/al-eam", "mini-nve-window")``."""
     return f"{config}-nve-window"
 
-CARD_SOURCE = Path(__file__).resolve().parents[3] / "DATASET_CARD.md"
+CARD_TEMPLATE = "DATASET_CARD.md"  # package data of gnnbench.package
+
+
+def card_template() -> str:
+    """The card's prose: the packaged DATASET_CARD.md."""
+    source = resources.files(__package__) / CARD_TEMPLATE
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: the dataset card template is missing from the gnnbench package")
+    return source.read_text(encoding="utf-8")
 
 
 def front_matter(summaries: dict[str, dict]) -> dict:
@@ -68,8 +79,6 @@ def build_section(summaries: dict[str, dict]) -> str:
 
 
 def write_card(root: Path, summaries: dict[str, dict]) -> None:
-    if not CARD_SOURCE.is_file():
-        raise FileNotFoundError(f"{CARD_SOURCE}: the dataset card source is missing (gnnbench must be installed from its repository, `pip install -e .`)")
-    body = CARD_SOURCE.read_text()
+    body = card_template()
     header = yaml.safe_dump(front_matter(summaries), sort_keys=False, allow_unicode=True)
     (root / "README.md").write_text(f"---\n{header}---\n\n{body.rstrip()}\n\n{build_section(summaries)}")
