@@ -15,6 +15,9 @@ at the same stride and reported beside the submission. Two modes (SUBMISSION.md,
   the NPT MD at that temperature (the test anchors every 100 fs). Scored: survival, RDF, MSD,
   temperature mean and spread, FCC fraction.
 
+RDF and FCC fraction of the model's frames and of the reference's come from the same code,
+OVITO's modifiers (:mod:`gnnbench.score.structure`); LAMMPS evaluates the potential energy.
+
 Per stride: velocities are the model's, or for a positions-only submission the finite
 difference Δr/Δt (the mean velocity over the stride, which underestimates T: about −1 % at
 10 fs and −25 % at 50 fs on this data; the report says so). Descriptors are recomputed by LAMMPS
@@ -39,7 +42,7 @@ from ..predict.submission import Submission, SubmissionOutputError
 from .baselines import SUBMISSION, Baseline
 from .bootstrap import with_ci
 from .inputs import batch_inputs
-from .lammps_eval import FCC, EamEvaluator
+from .lammps_eval import EamEvaluator
 from .metrics import (
     drift_per_ps,
     energy_drift_meV_per_atom_per_ps,
@@ -48,11 +51,11 @@ from .metrics import (
     kinetic_energy,
     kinetic_temperature,
     mean,
-    mean_rdf,
     mean_squared_displacement,
     plateau,
     rdf_error_A,
 )
+from .structure import fcc_fraction, mean_rdf
 from .thermostat import BussiThermostat
 from .verlet import VerletEam
 
@@ -99,7 +102,7 @@ class Reference:
     times_fs: np.ndarray               # [F]
     temperature_K: np.ndarray          # [F]
     total_energy_eV: np.ndarray | None  # [F] (NVE window only)
-    fcc_fraction: np.ndarray | None     # [F] (NPT window only, from the stored CNA)
+    fcc_fraction: np.ndarray | None     # [F] (NPT window only; OVITO CNA, as for the model)
     observed_times_fs: np.ndarray      # [O]
     msd_A2: np.ndarray                 # [O]
     rdf_r_A: np.ndarray
@@ -110,11 +113,11 @@ class Reference:
 def make_reference(times_fs, positions, cells, temperature_K, total_energy_eV, fcc_fraction, protocol: dict) -> Reference:
     observed = np.flatnonzero(np.isclose(np.mod(times_fs, protocol["rollout_observe_fs"]), 0.0))
     frames, frame_cells = positions[observed], cells[observed]
-    r_max, bins = protocol["rdf_r_max_A"], protocol["rdf_bins"]
-    radius, g = mean_rdf(frames[1:], frame_cells[1:], r_max, bins)
+    rdf_args = {"r_max_A": protocol["rdf_r_max_A"], "n_bins": protocol["rdf_bins"]}
+    radius, g = mean_rdf(frames[1:], frame_cells[1:], **rdf_args)
     half = (len(frames) - 1) // 2
-    noise = (rdf_error_A(mean_rdf(frames[1:1 + half], frame_cells[1:1 + half], r_max, bins)[1],
-                         mean_rdf(frames[1 + half:], frame_cells[1 + half:], r_max, bins)[1], radius) if half else float("nan"))
+    noise = (rdf_error_A(mean_rdf(frames[1:1 + half], frame_cells[1:1 + half], **rdf_args)[1],
+                         mean_rdf(frames[1 + half:], frame_cells[1 + half:], **rdf_args)[1], radius) if half else float("nan"))
     return Reference(times_fs, temperature_K, total_energy_eV, fcc_fraction, times_fs[observed],
                      mean_squared_displacement(frames), radius, g, noise)
 
@@ -125,12 +128,12 @@ def nve_reference(window: NveWindow, horizon_fs: int, protocol: dict) -> Referen
                           window.temperature_K[keep], window.total_energy_eV[keep], None, protocol)
 
 
-def npt_reference(frames: SplitFrames, rows: np.ndarray, horizon_fs: int, protocol: dict) -> Reference:
+def npt_reference(frames: SplitFrames, rows: np.ndarray, horizon_fs: int, protocol: dict, cutoff_A: float) -> Reference:
     times = frames.time_fs[rows] - frames.time_fs[rows[0]]
     keep = times <= horizon_fs
     rows = rows[keep]
-    return make_reference(times[keep], frames.positions[rows], frames.cell[rows], frames.temperature_K[rows], None,
-                          np.mean(frames.descriptors[rows, :, 1] == FCC, axis=1), protocol)
+    fcc = np.array([fcc_fraction(frames.positions[i], frames.cell[i], cutoff_A=cutoff_A) for i in rows])
+    return make_reference(times[keep], frames.positions[rows], frames.cell[rows], frames.temperature_K[rows], None, fcc, protocol)
 
 
 # --- the models that can be rolled out -----------------------------------------------------
@@ -192,14 +195,14 @@ def _start(frames: SplitFrames, row: int, mode: RolloutMode, protocol: dict, con
                    descriptors=frames.descriptors[row].copy(), thermostat=thermostat)
 
 
-def _observe(r: Rollout, time_fs: float, mode: RolloutMode, evaluator: EamEvaluator, mass_amu: float) -> None:
-    result = evaluator.evaluate(r.positions, r.cell, fcc_fraction=mode is RolloutMode.THERMOSTATTED)
+def _observe(r: Rollout, time_fs: float, mode: RolloutMode, evaluator: EamEvaluator, config: BuildConfig) -> None:
     r.observed_times.append(time_fs)
     r.observed_positions.append(r.positions.copy())
     if mode is RolloutMode.NVE:
-        r.total_energy.append(result["potential_energy_eV"] + kinetic_energy(r.velocities, mass_amu))
+        potential = evaluator.evaluate(r.positions, r.cell)["potential_energy_eV"]
+        r.total_energy.append(potential + kinetic_energy(r.velocities, config.mass_amu))
     else:
-        r.fcc_fraction.append(result["fcc_fraction"])
+        r.fcc_fraction.append(fcc_fraction(r.positions, r.cell, cutoff_A=config.descriptor_cutoff_A))
 
 
 def _failure(positions: np.ndarray, velocities: np.ndarray, r: Rollout, protocol: dict, mass_amu: float) -> str | None:
@@ -220,7 +223,7 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
     for r in starts:
         r.times.append(0.0)
         r.temperatures.append(kinetic_temperature(r.velocities, mass))
-        _observe(r, 0.0, mode, evaluator, mass)
+        _observe(r, 0.0, mode, evaluator, config)
     steps = horizon_fs // stride_fs
     for step in tqdm(range(1, steps + 1), desc=f"{mode.value} rollouts of {stepper.name} (Δt {stride_fs} fs)", unit="step",
                      leave=False):
@@ -244,7 +247,7 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
             if stepper.uses_descriptors:
                 r.descriptors = evaluator.evaluate(r.positions, r.cell, descriptors=True)["descriptors"]
             if step % observe_every == 0:
-                _observe(r, float(time_fs), mode, evaluator, mass)
+                _observe(r, float(time_fs), mode, evaluator, config)
     return starts
 
 
@@ -255,7 +258,8 @@ def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_ato
     observed = np.asarray(r.observed_positions)
     produced = len(observed) > 1  # an observation beyond its initial (MD) frame
     stepped = len(r.times) > 1    # at least one stride beyond it (else T statistics would be the MD start's alone)
-    g_model = mean_rdf(observed[1:], r.cell, protocol["rdf_r_max_A"], protocol["rdf_bins"])[1] if produced else np.full(len(ref.rdf), np.nan)
+    g_model = (mean_rdf(observed[1:], r.cell, r_max_A=protocol["rdf_r_max_A"], n_bins=protocol["rdf_bins"])[1] if produced
+               else np.full(len(ref.rdf), np.nan))
     msd_model = mean_squared_displacement(observed)
     md_plateau = plateau(ref.msd_A2[ref.observed_times_fs <= r.observed_times[-1]]) if produced else None
     model_plateau = plateau(msd_model) if produced else None
@@ -365,7 +369,7 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
     if mode is RolloutMode.NVE:
         references = [nve_reference(windows[str(frames.trajectory_id[rows[0]])], horizon, protocol) for frames, rows in starts]
     else:
-        references = [npt_reference(frames, rows, horizon, protocol) for frames, rows in starts]
+        references = [npt_reference(frames, rows, horizon, protocol, config.descriptor_cutoff_A) for frames, rows in starts]
     evaluator = EamEvaluator(config, n_atoms)
     models = {}
     try:
