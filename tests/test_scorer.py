@@ -218,9 +218,35 @@ def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_d
     assert nve["abs_total_energy_drift_meV_per_atom_per_ps"] < 0.05  # Verlet conserves energy
     for name in ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png"):
         assert (path.parent / "plots" / name).stat().st_size > 5000
+    check_rollout_files(scores, path.parent, result.stdout)
     broken = {**scores, "stride_accuracy": {"nve": {"test": {"dt_fs": [1]}}, "npt": {}}}
     with pytest.raises(jsonschema.ValidationError):
         validate_scores(broken)
+
+
+def check_rollout_files(scores: dict, out_dir: Path, stdout: str) -> None:
+    """The submission's rollouts as extended XYZ (model and MD at the same times, every observation)
+    and the final-frame pictures of the hottest held-out trajectory (T0750K)."""
+    import ase.io
+
+    from gnnbench.score.rollout_files import rendering_unavailable
+
+    for mode in ("nve", "thermostatted"):
+        files = scores["rollouts"][mode]["rollout_files"]
+        per_trajectory = scores["rollouts"][mode]["models"]["submission"]["per_trajectory"]
+        assert set(files) == set(per_trajectory) and len(files) == 16
+        for trajectory, pair in files.items():
+            assert pair == {"model": f"rollouts/{mode}/{trajectory}-model.extxyz.gz", "md": f"rollouts/{mode}/{trajectory}-md.extxyz.gz"}
+            model, md = (ase.io.read(out_dir / pair[source], index=":") for source in ("model", "md"))
+            times = [a.info["time_fs"] for a in model]
+            assert times == [a.info["time_fs"] for a in md] == per_trajectory[trajectory]["curves"]["observed_time_fs"]
+            assert all(len(a) == 256 and a.info["mode"] == mode for a in model + md)
+            assert model[0].arrays["position_error_A"].max() < 1e-5  # both start from the anchor (stored to float32)
+        picture = out_dir / "plots" / f"rollout_{mode}_final_frame.png"
+        if rendering_unavailable():
+            assert f"note: {mode} rollout picture not rendered" in stdout
+        else:
+            assert picture.stat().st_size > 20_000
 
 
 def test_zero_displacement_rollout_keeps_positions_and_has_no_msd(mini_dataset, tmp_path):

@@ -3,8 +3,8 @@
 One LAMMPS instance per system size; each call sets the cell and positions, runs ``run 0``
 and reads back what was asked: potential energy (eV), forces (eV/Å), and the per-atom
 descriptors with exactly the dataset's definitions (CSP, CNA, Q4, Q6, CN). Used for rollout
-physics (energy of predicted frames, FCC fraction, descriptor recomputation); the tests use its
-forces for an independent velocity-Verlet loop.
+physics (energy of predicted frames, descriptor recomputation); the tests use its forces for an
+independent velocity-Verlet loop and its CNA to check :mod:`gnnbench.score.structure`.
 """
 
 from __future__ import annotations
@@ -46,11 +46,10 @@ class EamEvaluator:
         out[ids - 1] = array[: self.n_atoms]
         return out
 
-    def evaluate(self, positions: np.ndarray, cell: np.ndarray, descriptors: bool = False, forces: bool = False,
-                 fcc_fraction: bool = False) -> dict:
-        """{'potential_energy_eV', optionally 'descriptors' [N,5], 'forces' [N,3] and 'fcc_fraction'} of one frame.
+    def evaluate(self, positions: np.ndarray, cell: np.ndarray, descriptors: bool = False, forces: bool = False) -> dict:
+        """{'potential_energy_eV', optionally 'descriptors' [N,5] and 'forces' [N,3]} of one frame.
 
-        LAMMPS runs only the computes asked for (CNA alone is much cheaper than all five descriptors).
+        LAMMPS runs only the computes asked for.
         """
         from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
 
@@ -58,9 +57,6 @@ class EamEvaluator:
         out = {"potential_energy_eV": float(self.lmp.get_thermo("pe"))}
         if forces:
             out["forces"] = self._per_atom(np.array(self.lmp.numpy.extract_atom("f")))
-        if fcc_fraction and not descriptors:
-            cna = np.array(self.lmp.numpy.extract_compute("cna", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[: self.n_atoms]
-            out["fcc_fraction"] = float(np.mean(cna == FCC))
         if descriptors:
             extract = self.lmp.numpy.extract_compute
             q = np.array(extract("q", LMP_STYLE_ATOM, LMP_TYPE_ARRAY))
@@ -72,5 +68,4 @@ class EamEvaluator:
                 np.array(extract("cn", LMP_STYLE_ATOM, LMP_TYPE_VECTOR)),
             ]
             out["descriptors"] = self._per_atom(np.stack([c[: self.n_atoms] for c in columns], axis=1))
-            out["fcc_fraction"] = float(np.mean(out["descriptors"][:, 1] == FCC))
         return out

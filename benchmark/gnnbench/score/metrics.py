@@ -42,12 +42,15 @@ METRICS: tuple[Metric, ...] = (
     Metric("total_energy_drift_meV_per_atom_per_ps", "meV/atom/ps",
            "slope of a least-squares line through (EAM potential energy from LAMMPS + kinetic energy) / N against time"),
     Metric("temperature_drift_K_per_ps", "K/ps", "slope of a least-squares line through T against time"),
-    Metric("rdf_error_A", "Å", "∫|g_ref(r) − g_pred(r)| dr over [0, r_max], each g averaged over the observed frames; "
+    Metric("rdf_error_A", "Å", "∫|g_ref(r) − g_pred(r)| dr over [0, r_max], each g averaged over the observed frames "
+                               "(OVITO CoordinationAnalysisModifier, the same code for model and MD); "
                                "beside it the MD noise floor, the same integral between the two halves of the reference"),
     Metric("msd_plateau_relative_error", "", "(MSD_pred − MSD_ref) / MSD_ref, each the mean of MSD(t) = mean_i |r_i(t) − r_i(0)|² "
                                              "over the last half of the horizon"),
     Metric("temperature_spread_K", "K", "standard deviation of T over the rollout (thermostatted mode)"),
-    Metric("fcc_fraction", "", "fraction of atoms that LAMMPS compute cna/atom (the dataset's cutoff) labels FCC"),
+    Metric("fcc_fraction", "", "fraction of atoms labelled FCC by fixed-cutoff common neighbour analysis at the dataset's "
+                               "descriptor cutoff (OVITO CommonNeighborAnalysisModifier, the same code for model and MD; "
+                               "the classification of LAMMPS compute cna/atom that made the stored CNA descriptor)"),
     Metric("survival_fraction", "", "fraction of rollouts that reach the horizon without failing"),
     Metric("time_to_failure_fs", "fs", "first time at which positions are not finite, two atoms are closer than 1.5 Å, "
                                        "or T exceeds 2 × set-point + 100 K"),
@@ -97,30 +100,6 @@ def kinetic_temperature(velocities: np.ndarray, mass_amu: float) -> float:
     """T = Σ m|v|² · mvv2e / ((3N − 3) k_B) in K, LAMMPS's ``temp`` with momentum removed."""
     n_atoms = velocities.shape[0]
     return 2.0 * kinetic_energy(velocities, mass_amu) / ((3 * n_atoms - 3) * BOLTZMANN_EV_PER_K)
-
-
-def radial_distribution(positions: np.ndarray, cell: np.ndarray, r_max: float, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """g(r) of one periodic frame: (bin centres in Å, g).
-
-    g(r) = n(r) / (N ρ 4π r² dr), with n(r) the number of ordered pairs (i ≠ j, all periodic
-    images) at distance in [r, r + dr), ρ = N / V.
-    """
-    from vesin import NeighborList
-
-    distances = NeighborList(cutoff=r_max, full_list=True).compute(points=positions, box=cell, periodic=True, quantities="d")[0]
-    edges = np.linspace(0.0, r_max, n_bins + 1)
-    counts, _ = np.histogram(distances, bins=edges)
-    n_atoms = len(positions)
-    density = n_atoms / abs(np.linalg.det(cell))
-    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    return 0.5 * (edges[1:] + edges[:-1]), counts / (n_atoms * density * shell)
-
-
-def mean_rdf(frames: np.ndarray, cells, r_max: float, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """(r, g averaged over frames [F, N, 3]); ``cells`` is one [3,3] cell or one per frame."""
-    cells = [cells] * len(frames) if np.ndim(cells) == 2 else cells
-    curves = [radial_distribution(p, c, r_max, n_bins) for p, c in zip(frames, cells)]
-    return curves[0][0], np.mean([g for _, g in curves], axis=0)
 
 
 def rdf_error_A(g_ref: np.ndarray, g_pred: np.ndarray, r: np.ndarray) -> float:

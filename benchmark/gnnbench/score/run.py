@@ -27,6 +27,7 @@ from .inputs import batch_inputs
 from .metrics import DEFINITIONS
 from .report import plot_all, print_report, write_scores
 from .rollout import RolloutMode, run_mode
+from .rollout_files import render_pictures
 from .stride import score_strides
 from .verlet import VerletEam, VerletEamSubmission
 
@@ -98,8 +99,8 @@ def builtin_model(baseline: Baseline, data_root: Path, config_name: str) -> Verl
 
 
 def score(model, data_root: Path, config_name: str, out_dir: Path, options: ScoreOptions = ScoreOptions()) -> dict:
-    """Score ``model`` on ``config_name`` of the dataset in ``data_root``; write ``scores.json``
-    and ``plots/`` into ``out_dir``; return the scores."""
+    """Score ``model`` on ``config_name`` of the dataset in ``data_root``; write ``scores.json``,
+    ``plots/`` and the submission's rollouts (``rollouts/<mode>/``) into ``out_dir``; return the scores."""
     started = time.perf_counter()
     data_root, out_dir = Path(data_root), Path(out_dir)
     manifest = read_manifest(data_root)
@@ -133,7 +134,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         if not options.rollouts:
             rollouts[mode.value] = {"skipped": "--no-rollouts"}
             continue
-        rollouts[mode.value] = run_mode(mode, model, splits, windows, config, protocol, ROLLOUT_BASELINES)
+        rollouts[mode.value] = run_mode(mode, model, splits, windows, config, protocol, ROLLOUT_BASELINES, out_dir=out_dir)
         failed = rollouts[mode.value]["models"].get("submission", {})
         if failed.get("failed"):
             errors.append(f"{mode.value} rollouts: {failed['error']}")
@@ -166,9 +167,12 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     }
     scores = write_scores(scores, out_dir / "scores.json")
     plot_all(scores, out_dir / "plots")
+    # the final frames of the hottest held-out-temperature trajectory, the one most likely to lose its crystal
+    pictured = splits["test_temperature"].trajectories()[-1]
+    _, picture_notes = render_pictures(scores, out_dir, pictured, config.descriptor_cutoff_A) if options.rollouts else ([], [])
     if not options.quiet:
         print_report(scores)
-        for note in notes:
+        for note in picture_notes + notes:
             print("\nNOTE: " + note)
         print(f"\nwrote {out_dir / 'scores.json'} and plots in {out_dir / 'plots'} ({scores['wall_seconds']:.1f} s)")
     return scores
