@@ -129,6 +129,11 @@ def plots_of(folder: Path) -> list[str]:
     return [f"plots/{name}" for name in [*(p for p in PLOTS if p in found), *(p for p in found if p not in PLOTS)]]
 
 
+def rollout_files_of(folder: Path) -> list[str]:
+    """The rollout files committed with the entry (relative to its folder), by mode and trajectory."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.glob("rollouts/*/*.extxyz.gz"))
+
+
 def reproduce_commands(entry: Entry) -> str:
     dataset = entry.scores["dataset"]
     folder = f"submissions/{entry.name}"
@@ -178,6 +183,7 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
         "<h2>Metadata</h2>", _table(["field", "value"], _metadata_rows(meta)),
         stride_section(entry), rollout_section(entry), cost_section(entry),
         f'<h2>Plots</h2>\n<div class="plots">{plots or "<p>none</p>"}</div>',
+        rollout_files_section(entry.folder, link),
         "<h2>How to reproduce</h2>",
         f"<pre><code>{html.escape(reproduce_commands(entry))}</code></pre>",
         f"<p>How the model itself was made: {link('README.md', 'its README')}.</p>" if readme else "",
@@ -186,6 +192,16 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{html.escape(entry.name)} · gnnbench leaderboard</title>\n<style>{STYLE}{ENTRY_STYLE}</style>\n</head>\n<body>\n"
             + "\n".join(part for part in body if part) + "\n</body>\n</html>\n")
+
+
+def rollout_files_section(folder: Path, link) -> str:
+    files = rollout_files_of(folder)
+    if not files:
+        return ""
+    return ("<h2>Rollout files</h2>\n<p>The pictured rollouts as extended XYZ (gzipped; OVITO and ASE open them as they are): the "
+            "model's frames and MD's at the same times, with velocities (Å/ps) and each atom's distance from its MD position (Å). "
+            "<code>gnnbench score</code> writes one pair per trajectory and mode into <code>rollouts/</code>; the repository keeps "
+            "the pictured trajectory's.</p>\n<ul>" + "".join(f"<li>{link(f)}</li>" for f in files) + "</ul>")
 
 
 ENTRY_STYLE = """
