@@ -26,6 +26,7 @@ from gnnbench.generate.config import load_config
 from gnnbench.load.frames import read_split
 from gnnbench.package.manifest import read_manifest
 from gnnbench.score.verlet import VerletEam
+from gnnbench.units import PS_PER_FS
 
 DTS = (1, 10, 50)
 
@@ -69,7 +70,7 @@ def main() -> None:
                 squared[("exact_npt", dt)].append(err(exact[dt][0] - r0, npt))
                 squared[("exact_npt_minus_affine", dt)].append(err(exact[dt][0] - r0, npt - affine))
                 squared[("exact_nve", dt)].append(err(exact[dt][0] - r0, nve))
-                squared[("cv_nve", dt)].append(err(v0 * dt * 1e-3, nve))
+                squared[("cv_nve", dt)].append(err(v0 * dt * PS_PER_FS, nve))
         verlet.close()
         n_anchors += frames.n_anchors
         n_atoms = frames.n_atoms

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from conftest import run_cli
-from gnnbench.load.pyg import PAPER_CUTOFF_A, AnchorStrideGraphs
+from gnnbench.load.pyg import AnchorStrideGraphs
+from gnnbench.units import PAPER_CUTOFF_A
 
 
 def test_install_then_load_dataset_offline_in_a_fresh_process(mini_dataset, tmp_path):

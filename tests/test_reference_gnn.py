@@ -12,6 +12,7 @@ import torch
 import baselines.reference_gnn.model as model_module
 from baselines.common.graph import radius_graph_pbc
 from baselines.reference_gnn.model import ReferenceGNN
+from gnnbench.units import PAPER_CUTOFF_A
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit is deprecated upstream (SUBMISSION.md)
 
@@ -27,7 +28,7 @@ def one_thread():
 
 
 A0 = 4.05
-CUTOFF = 6.287
+CUTOFF = PAPER_CUTOFF_A
 F64 = torch.float64
 
 

@@ -77,6 +77,7 @@ from typing import Dict, Tuple
 import torch
 from torch import Tensor, nn
 
+from gnnbench.units import PAPER_CUTOFF_A
 from baselines.common.graph import radius_graph_pbc
 
 
@@ -176,7 +177,7 @@ class ReferenceGNN(nn.Module):
     predict_velocities: torch.jit.Final[bool]
 
     def __init__(self, hidden: int = 128, n_blocks: int = 6, heads: int = 8, head_dim: int = 16, ffn: int = 512,
-                 cutoff: float = 6.287, use_descriptors: bool = True, use_attention: bool = True,
+                 cutoff: float = PAPER_CUTOFF_A, use_descriptors: bool = True, use_attention: bool = True,
                  predict_velocities: bool = False, n_rbf: int = 32,
                  dt_range: Tuple[float, float] = (1.0, 10.0),
                  temperature_range: Tuple[float, float] = (5.0, 800.0),

@@ -39,6 +39,7 @@ from typing import Callable
 import numpy as np
 
 from ..package.splits import frame_steps, rollout_start_step, target_offsets
+from ..units import PS_PER_FS
 from .config import BuildConfig
 from .lammps_runtime import lammps_version, new_lammps, potential_path, sha256_file
 
@@ -112,7 +113,8 @@ class NveBranch:
     def __init__(self, config: BuildConfig, n_atoms: int):
         self.n_atoms = n_atoms
         self.lmp = system_with_potential(config, n_atoms)
-        for command in [f"timestep {config.timestep_fs / 1000}", "fix integrate all nve", "thermo_style custom step temp pe ke", "thermo 1000000"]:
+        for command in [f"timestep {config.timestep_fs * PS_PER_FS}", "fix integrate all nve", "thermo_style custom step temp pe ke",
+                        "thermo 1000000"]:
             self.lmp.command(command)
         self.step = 0
         self._needs_setup = True

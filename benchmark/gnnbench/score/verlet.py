@@ -22,6 +22,7 @@ import torch
 from ..generate.config import BuildConfig
 from ..generate.simulate import system_with_potential
 from ..predict.export import builtin_baseline_sha256, trivial_metadata
+from ..units import PS_PER_FS
 from .baselines import Baseline
 
 IMAGE_BITS, IMAGE_MAX = 10, 512  # LAMMPS's packing of image flags in a 32-bit imageint
@@ -70,7 +71,7 @@ class VerletEam:
     def run(self, steps: int, timestep_fs: float) -> tuple[np.ndarray, np.ndarray]:
         """Integrate ``steps`` steps of ``timestep_fs``; return (unwrapped positions, velocities)."""
         if timestep_fs != self._timestep_fs:
-            self.lmp.command(f"timestep {timestep_fs * 1e-3!r}")
+            self.lmp.command(f"timestep {timestep_fs * PS_PER_FS!r}")
             self._timestep_fs = timestep_fs
             self._needs_setup = True  # fix nve reads the timestep at set-up
         self.lmp.command(f"run {steps} pre {'yes' if self._needs_setup else 'no'} post no")
