@@ -87,8 +87,9 @@ def _save(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def train(config: dict, show_progress: bool = True) -> dict:
-    """Run (or resume) training; return a summary. Rank 0 writes the run directory."""
+def train(config: dict) -> dict:
+    """Run (or resume) training; return a summary. Rank 0 writes the run directory and shows the
+    progress bar (TQDM_DISABLE=1 hides it)."""
     rank, world, device = _distributed()
     run_dir = Path(config["run_dir"])
     if rank == 0:
@@ -126,7 +127,8 @@ def train(config: dict, show_progress: bool = True) -> dict:
                             persistent_workers=False)
         wrapped.train()
         total, count = 0.0, 0
-        for batch in tqdm(loader, desc=f"epoch {epoch + 1}/{config['epochs']}", disable=not show_progress or rank != 0, leave=False):
+        batches = tqdm(loader, desc=f"epoch {epoch + 1}/{config['epochs']}", leave=False) if rank == 0 else loader
+        for batch in batches:
             batch = batch.to(device)
             optimizer.zero_grad(set_to_none=True)
             loss = _loss(wrapped, _cast(batch, model), config["velocity_loss_weight"])
