@@ -218,15 +218,13 @@ def plot_loss_curve(run_dir: Path) -> Path | None:
     path = run_dir / "log.csv"
     if not path.exists():
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no backend or global figure state
 
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     epochs = [int(r["epoch"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.semilogy(epochs, [float(r["train_loss"]) for r in rows], "o-", label="training")
     ax.semilogy(epochs, [float(r["validation_loss"]) for r in rows], "s-", label="validation")
     ax.set(xlabel="epoch", ylabel="loss: mean |Δr_pred − Δr_true|² (Å²)", title=run_dir.name)
@@ -234,5 +232,4 @@ def plot_loss_curve(run_dir: Path) -> Path | None:
     fig.tight_layout()
     out = run_dir / "loss_curve.png"
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
