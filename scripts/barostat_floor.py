@@ -55,7 +55,7 @@ def main() -> None:
             r0, v0, cell = frames.positions[row], frames.velocities[row], frames.cell[row]
             key = (frames.trajectory_id[row], float(frames.time_fs[row]))
             centre = np.asarray(cells[key]["origin"]) + np.diag(cell) / 2
-            exact = dict(zip(DTS, verlet.along(r0, v0, cell, DTS)))
+            exact = dict(zip(DTS, verlet.along(r0, v0, cell, DTS), strict=True))
             for dt in DTS:
                 k = dt_index[dt]
                 strain = np.diag(np.asarray(cells[key]["target_cells"][k])) / np.diag(cell) - 1.0

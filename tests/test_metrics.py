@@ -7,9 +7,24 @@ import pytest
 
 from gnnbench.score.baselines import Baseline
 from gnnbench.score.bootstrap import bootstrap_ci, with_ci
-from gnnbench.score.metrics import (BOLTZMANN_EV_PER_K, MVV2E, anchor_mae, anchor_mse, drift_per_ps, energy_drift_meV_per_atom_per_ps,
-                                    failure_temperature_K, has_close_pair, kinetic_temperature, mean, mean_squared_displacement,
-                                    plateau, radial_distribution, rdf_error_A, root_mean, skill)
+from gnnbench.score.metrics import (
+    BOLTZMANN_EV_PER_K,
+    MVV2E,
+    anchor_mae,
+    anchor_mse,
+    drift_per_ps,
+    energy_drift_meV_per_atom_per_ps,
+    failure_temperature_K,
+    has_close_pair,
+    kinetic_temperature,
+    mean,
+    mean_squared_displacement,
+    plateau,
+    radial_distribution,
+    rdf_error_A,
+    root_mean,
+    skill,
+)
 from gnnbench.score.thermostat import BussiThermostat
 
 RNG = np.random.default_rng(0)
@@ -98,7 +113,7 @@ def test_bussi_thermostat_holds_an_ideal_gas_at_its_temperature():
     velocities -= velocities.mean(0)
     thermostat = BussiThermostat(target, tau_fs=100.0, mass_amu=mass, seed=1)
     temperatures = []
-    for step in range(20000):
+    for _ in range(20000):
         velocities = thermostat.apply(velocities, 10.0)
         temperatures.append(kinetic_temperature(velocities, mass))
     temperatures = np.array(temperatures[500:])

@@ -31,7 +31,7 @@ def test_verlet_with_1fs_substeps_reproduces_the_nve_targets_and_shows_the_npt_f
     worst_nve, npt_at_1fs = np.zeros(len(frames.dt_fs)), []
     for row in range(frames.n_anchors):
         states = integrator.along(frames.positions[row], frames.velocities[row], frames.cell[row], frames.dt_fs)
-        for k, (r, v) in enumerate(states):
+        for k, (r, _) in enumerate(states):
             worst_nve[k] = max(worst_nve[k], rmse(r - frames.positions[row], frames.nve_target_displacement[row, k]))
         npt_at_1fs.append(rmse(states[0][0] - frames.positions[row], frames.npt_target_displacement[row, 0]))
     integrator.close()

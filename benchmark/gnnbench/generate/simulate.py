@@ -32,9 +32,9 @@ import csv
 import json
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -137,7 +137,7 @@ class NveBranch:
         boxlo, boxhi, xy, yz, xz, _, _ = npt.extract_box()
         if xy or yz or xz:
             raise NotImplementedError("NveBranch copies orthogonal boxes (the al-eam data is NPT iso)")
-        bounds = " ".join(f"{axis} final {lo!r} {hi!r}" for axis, lo, hi in zip("xyz", boxlo, boxhi))
+        bounds = " ".join(f"{axis} final {lo!r} {hi!r}" for axis, lo, hi in zip("xyz", boxlo, boxhi, strict=True))
         self.lmp.command(f"change_box all {bounds} units box")
         source_ids = npt.numpy.extract_atom("id")[: self.n_atoms].astype(np.int64)
         order = np.argsort(source_ids)

@@ -91,7 +91,8 @@ def measure_cost(submission: Submission, config: BuildConfig, frames: SplitFrame
         "lammps_eam": md,
         "speedup_vs_lammps": model["ns_per_day"] / md["ns_per_day"],
         "hardware": hardware(submission.device),
-        "definition": "speed-up = simulated ns/day of the submission at its rollout stride / ns/day of LAMMPS EAM NPT at 1 fs, same machine, same frame",
+        "definition": "speed-up = simulated ns/day of the submission at its rollout stride / ns/day of LAMMPS EAM NPT at 1 fs, "
+                      "same machine, same frame",
     }
 
 
