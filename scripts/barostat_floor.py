@@ -26,6 +26,7 @@ from gnnbench.generate.config import load_config
 from gnnbench.load.frames import read_split
 from gnnbench.package.manifest import read_manifest
 from gnnbench.score.verlet import VerletEam
+from gnnbench.units import PS_PER_FS
 
 DTS = (1, 10, 50)
 
@@ -54,7 +55,7 @@ def main() -> None:
             r0, v0, cell = frames.positions[row], frames.velocities[row], frames.cell[row]
             key = (frames.trajectory_id[row], float(frames.time_fs[row]))
             centre = np.asarray(cells[key]["origin"]) + np.diag(cell) / 2
-            exact = dict(zip(DTS, verlet.along(r0, v0, cell, DTS)))
+            exact = dict(zip(DTS, verlet.along(r0, v0, cell, DTS), strict=True))
             for dt in DTS:
                 k = dt_index[dt]
                 strain = np.diag(np.asarray(cells[key]["target_cells"][k])) / np.diag(cell) - 1.0
@@ -69,7 +70,7 @@ def main() -> None:
                 squared[("exact_npt", dt)].append(err(exact[dt][0] - r0, npt))
                 squared[("exact_npt_minus_affine", dt)].append(err(exact[dt][0] - r0, npt - affine))
                 squared[("exact_nve", dt)].append(err(exact[dt][0] - r0, nve))
-                squared[("cv_nve", dt)].append(err(v0 * dt * 1e-3, nve))
+                squared[("cv_nve", dt)].append(err(v0 * dt * PS_PER_FS, nve))
         verlet.close()
         n_anchors += frames.n_anchors
         n_atoms = frames.n_atoms

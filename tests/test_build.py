@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -76,7 +77,7 @@ def test_no_target_of_one_split_lies_in_another_splits_window(mini_dataset):
     assert len(by_trajectory) == len(config.temperatures_K)
     for trajectory, segments in by_trajectory.items():
         segments.sort()
-        for (earlier, split_a), (later, split_b) in zip(segments, segments[1:]):
+        for (earlier, split_a), (later, split_b) in pairwise(segments):
             gap = later[0] - earlier[1]
             assert gap >= config.split_gap_fs, f"{trajectory}: {split_a} ends {gap} fs before {split_b} starts"
     splits_present = {split for _, split in windows}
@@ -146,7 +147,7 @@ def test_dataset_card_documents_every_field_with_its_unit():
 
     card = (Path(__file__).resolve().parents[1] / "DATASET_CARD.md").read_text()
     for field in FIELDS + WINDOW_FIELDS:
-        line = next((l for l in card.splitlines() if l.startswith(f"| `{field.name}` |")), None)
+        line = next((row for row in card.splitlines() if row.startswith(f"| `{field.name}` |")), None)
         assert line is not None, f"DATASET_CARD.md has no row for field {field.name}"
         assert f"| {field.unit or '—'} |" in line, f"DATASET_CARD.md gives the wrong unit for {field.name}"
 

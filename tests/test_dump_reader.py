@@ -70,7 +70,7 @@ def test_displacements_in_the_data_are_small_for_atoms_that_crossed_the_boundary
         r0 = np.asarray(row["positions"])
         cell = np.diag(np.asarray(row["cell"]))
         origin = np.asarray(row["cell_origin"])
-        for k, (d, d_nve) in enumerate(zip(row["npt_target_displacement"], row["nve_target_displacement"])):
+        for k, (d, d_nve) in enumerate(zip(row["npt_target_displacement"], row["nve_target_displacement"], strict=True)):
             d = np.asarray(d)
             box_before = np.floor((r0 - origin) / cell)
             box_after = np.floor((r0 + d - origin) / np.diag(np.asarray(row["npt_target_cell"][k])))

@@ -183,6 +183,7 @@ def test_committed_leaderboard_regenerates_without_a_diff():
     assert check_leaderboard(SUBMISSIONS, LEADERBOARD) == []
 
 
+@pytest.mark.slow  # two CLI subprocesses
 def test_regenerating_is_byte_identical_and_follows_a_change(tmp_path):
     submissions = tmp_path / "submissions"
     for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "gns-mini"):
@@ -279,6 +280,7 @@ def readme_entries() -> set[str]:
     return set(re.findall(r"^\|\s*\d+\s*\|\s*\[([a-z0-9._-]+)\]", (LEADERBOARD / "README.md").read_text(), re.M))
 
 
+@pytest.mark.slow  # Chromium
 def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(browser, tmp_path):
     index = (LEADERBOARD / "index.html").resolve().as_uri()
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
@@ -326,6 +328,7 @@ def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(b
                                      if yaml.safe_load((SUBMISSIONS / n / "metadata.yaml").read_text())["predicts_velocities"]}
 
 
+@pytest.mark.slow  # Chromium
 def test_a_row_link_opens_the_entry_page_with_its_plots(browser, tmp_path):
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
     page.goto((LEADERBOARD / "index.html").resolve().as_uri())

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from conftest import run_cli
-from gnnbench.load.pyg import PAPER_CUTOFF_A, AnchorStrideGraphs
+from gnnbench.load.pyg import AnchorStrideGraphs
+from gnnbench.units import PAPER_CUTOFF_A
 
 
 def test_install_then_load_dataset_offline_in_a_fresh_process(mini_dataset, tmp_path):
@@ -62,7 +63,7 @@ def test_periodic_neighbour_list_equals_brute_force_minimum_image(mini_hf):
     delta = pos[None, :, :] - pos[:, None, :]
     delta -= box * np.round(delta / box)
     distance = np.linalg.norm(delta, axis=-1)
-    expected = {(j, i) for i, j in zip(*np.nonzero((distance < PAPER_CUTOFF_A) & (distance > 0)))}
+    expected = {(j, i) for i, j in zip(*np.nonzero((distance < PAPER_CUTOFF_A) & (distance > 0)), strict=True)}
     got = set(map(tuple, sample.edge_index.T.tolist()))
     assert got == expected
     np.testing.assert_allclose(sample.edge_vec.numpy(), delta[sample.edge_index[1], sample.edge_index[0]], atol=1e-9)

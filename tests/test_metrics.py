@@ -96,7 +96,7 @@ def test_bussi_thermostat_holds_an_ideal_gas_at_its_temperature():
     velocities -= velocities.mean(0)
     thermostat = BussiThermostat(target, tau_fs=100.0, mass_amu=mass, seed=1)
     temperatures = []
-    for step in range(20000):
+    for _ in range(20000):
         velocities = thermostat.apply(velocities, 10.0)
         temperatures.append(kinetic_temperature(velocities, mass))
     temperatures = np.array(temperatures[500:])

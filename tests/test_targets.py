@@ -31,7 +31,7 @@ def test_verlet_with_1fs_substeps_reproduces_the_nve_targets_and_shows_the_npt_f
     worst_nve, npt_at_1fs = np.zeros(len(frames.dt_fs)), []
     for row in range(frames.n_anchors):
         states = integrator.along(frames.positions[row], frames.velocities[row], frames.cell[row], frames.dt_fs)
-        for k, (r, v) in enumerate(states):
+        for k, (r, _) in enumerate(states):
             worst_nve[k] = max(worst_nve[k], rmse(r - frames.positions[row], frames.nve_target_displacement[row, k]))
         npt_at_1fs.append(rmse(states[0][0] - frames.positions[row], frames.npt_target_displacement[row, 0]))
     integrator.close()
@@ -62,6 +62,7 @@ def test_the_failure_criterion_never_trips_on_md_at_any_temperature(mini_dataset
             assert not any(has_close_pair(p, window.cell, 1.5) for p in window.positions[::20]), trajectory
 
 
+@pytest.mark.slow  # runs LAMMPS itself (two tiny trajectories)
 def test_the_npt_trajectory_is_identical_with_and_without_nve_branches(tmp_path):
     config = load_config(TINY_CONFIG)
     temperature = config.held_out_temperatures_K[0]

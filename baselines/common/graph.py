@@ -24,14 +24,12 @@ constant), so it is differentiable w.r.t. ``positions`` (and ``cell``).
 
 from __future__ import annotations
 
-from typing import List, Tuple
-
 import torch
 from torch import Tensor
 
 
 def radius_graph_pbc(positions: Tensor, cell: Tensor, batch: Tensor, cutoff: float,
-                     max_pairs_per_chunk: int = 4194304) -> Tuple[Tensor, Tensor]:
+                     max_pairs_per_chunk: int = 4194304) -> tuple[Tensor, Tensor]:
     """Minimum-image radius graph of a batch of periodic systems.
 
     Args:
@@ -71,10 +69,10 @@ def radius_graph_pbc(positions: Tensor, cell: Tensor, batch: Tensor, cutoff: flo
     search_sq = (cutoff + 0.01) * (cutoff + 0.01)
     pos_detached = positions.detach()
     cell_detached = cell.detach()
-    sources: List[Tensor] = []
-    targets: List[Tensor] = []
-    shifts: List[Tensor] = []
-    cells_per_edge: List[Tensor] = []
+    sources: list[Tensor] = []
+    targets: list[Tensor] = []
+    shifts: list[Tensor] = []
+    cells_per_edge: list[Tensor] = []
     n_graphs = cell.shape[0]
     for g in range(n_graphs):
         idx = torch.nonzero(batch == g).squeeze(1)

@@ -21,12 +21,11 @@ equivariant. Forward follows the submission contract (SUBMISSION.md).
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
-
 import torch
 from torch import Tensor, nn
 
 from baselines.common.graph import radius_graph_pbc
+from gnnbench.units import PS_PER_FS
 
 
 def mlp(n_in: int, hidden: int, n_out: int, layer_norm: bool = True) -> nn.Sequential:
@@ -53,7 +52,7 @@ class InteractionStep(nn.Module):
         self.edge_mlp = mlp(3 * latent, latent, latent)
         self.node_mlp = mlp(2 * latent, latent, latent)
 
-    def forward(self, h: Tensor, e: Tensor, edge_index: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, h: Tensor, e: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
         j, i = edge_index[0], edge_index[1]
         e = e + self.edge_mlp(torch.cat([e, h[i], h[j]], dim=-1))
         aggregated = torch.zeros_like(h).index_add_(0, i, e)
@@ -62,6 +61,9 @@ class InteractionStep(nn.Module):
 
 
 class GNS(nn.Module):
+    __constants__ = ["ps_per_fs"]  # TorchScript inlines a constant attribute; it cannot read a module-level float
+    ps_per_fs = PS_PER_FS
+
     def __init__(self, latent: int = 64, steps: int = 4, cutoff: float = 5.0, n_rbf: int = 16, max_species: int = 100,
                  dt_range_fs: tuple[float, float] = (1.0, 10.0)):
         super().__init__()
@@ -75,7 +77,7 @@ class GNS(nn.Module):
         self.decoder = mlp(latent, latent, 6, layer_norm=False)
 
     def forward(self, positions: Tensor, velocities: Tensor, species: Tensor, batch: Tensor, cell: Tensor,
-                descriptors: Tensor, dt_fs: Tensor, temperature_K: Tensor) -> Dict[str, Tensor]:
+                descriptors: Tensor, dt_fs: Tensor, temperature_K: Tensor) -> dict[str, Tensor]:
         dtype = self.decoder[0].weight.dtype
         pos = positions.to(dtype)
         vel = velocities.to(dtype)
@@ -88,6 +90,6 @@ class GNS(nn.Module):
             h, e = step(h, e, edge_index)
         out = self.decoder(h)
         scale = (dt_atom / 10.0).unsqueeze(-1)
-        displacement = vel * (dt_atom * 1e-3).unsqueeze(-1) + out[:, :3] * 0.01 * scale**2
+        displacement = vel * (dt_atom * self.ps_per_fs).unsqueeze(-1) + out[:, :3] * 0.01 * scale**2
         new_velocities = vel + out[:, 3:] * scale
         return {"positions": positions + displacement.to(positions.dtype), "velocities": new_velocities.to(positions.dtype)}

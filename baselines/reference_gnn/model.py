@@ -72,12 +72,12 @@ Parameter count (defaults): 2,062,336 =
 """
 
 import math
-from typing import Dict, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from baselines.common.graph import radius_graph_pbc
+from gnnbench.units import PAPER_CUTOFF_A
 
 
 class RBF(nn.Module):
@@ -129,7 +129,7 @@ class Block(nn.Module):
         self.out = nn.Linear(hidden, 3, bias=False)  # W_out
         self.act = nn.GELU()
 
-    def forward(self, x: Tensor, edge_attr: Tensor, src: Tensor, dst: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, edge_attr: Tensor, src: Tensor, dst: Tensor) -> tuple[Tensor, Tensor]:
         """x [N, node_dim], edge_attr [E, edge_dim], edge j=src -> i=dst. Returns (h [N, hidden], Δr [N, 3])."""
         n = x.shape[0]
         hidden = self.msg2.out_features
@@ -176,11 +176,11 @@ class ReferenceGNN(nn.Module):
     predict_velocities: torch.jit.Final[bool]
 
     def __init__(self, hidden: int = 128, n_blocks: int = 6, heads: int = 8, head_dim: int = 16, ffn: int = 512,
-                 cutoff: float = 6.287, use_descriptors: bool = True, use_attention: bool = True,
+                 cutoff: float = PAPER_CUTOFF_A, use_descriptors: bool = True, use_attention: bool = True,
                  predict_velocities: bool = False, n_rbf: int = 32,
-                 dt_range: Tuple[float, float] = (1.0, 10.0),
-                 temperature_range: Tuple[float, float] = (5.0, 800.0),
-                 species: Tuple[int, ...] = (13,)):
+                 dt_range: tuple[float, float] = (1.0, 10.0),
+                 temperature_range: tuple[float, float] = (5.0, 800.0),
+                 species: tuple[int, ...] = (13,)):
         super().__init__()
         if n_blocks < 1:
             raise ValueError("n_blocks must be >= 1")
@@ -237,7 +237,7 @@ class ReferenceGNN(nn.Module):
         return torch.cat([self.rbf_distance(dist), self.vel_mlp2(self.act(self.vel_mlp1(dv)))], dim=1)
 
     def forward(self, positions: Tensor, velocities: Tensor, species: Tensor, batch: Tensor, cell: Tensor,
-                descriptors: Tensor, dt_fs: Tensor, temperature_K: Tensor) -> Dict[str, Tensor]:
+                descriptors: Tensor, dt_fs: Tensor, temperature_K: Tensor) -> dict[str, Tensor]:
         dtype = self.species_embedding.weight.dtype
         vel = velocities.to(dtype)
         static = self.static_features(species, batch, descriptors, dt_fs, temperature_K)
@@ -252,7 +252,7 @@ class ReferenceGNN(nn.Module):
             e = self.edge_features(edge_vec.to(dtype), vel, src, dst)
             h, dr = block(x, e, src, dst)
             displacement = displacement + dr.to(positions.dtype)
-        out: Dict[str, Tensor] = {"positions": positions + displacement}
+        out: dict[str, Tensor] = {"positions": positions + displacement}
         if self.predict_velocities:
             out["velocities"] = velocities + self.velocity_out(h).to(velocities.dtype)
         return out

@@ -12,7 +12,7 @@ The pipeline, one sub-package per stage:
 Training the learned baselines is ``gnnbench.train``.
 
 Units inside the data are LAMMPS ``metal`` units (Å, ps, eV, Å/ps, K, bar); strides Δt are
-given in fs in the task API.
+given in fs in the task API (``gnnbench.units``).
 """
 
 __version__ = "0.1.0"

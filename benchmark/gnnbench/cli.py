@@ -11,6 +11,17 @@ import click
 DEFAULT_DATA_DIR = Path("datasets/al-eam")
 
 
+def _no_progress_bars(context: click.Context, parameter: click.Parameter, no_progress: bool) -> None:
+    """Turn tqdm's bars off for this process and its workers: tqdm reads TQDM_DISABLE when it is
+    first imported, which the commands do only after their options are parsed."""
+    if no_progress:
+        os.environ["TQDM_DISABLE"] = "1"
+
+
+no_progress_option = click.option("--no-progress", is_flag=True, expose_value=False, callback=_no_progress_bars,
+                                  help="no progress bars (the same as TQDM_DISABLE=1)")
+
+
 @click.group()
 @click.version_option(package_name="gnnbench")
 def main() -> None:
@@ -27,12 +38,12 @@ def data() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True, help="dataset directory")
 @click.option("--jobs", "-j", type=int, default=None, help="temperatures simulated in parallel [default: number of cores]")
 @click.option("--keep-dumps", is_flag=True, help="keep the LAMMPS dump files under .work/ after sharding")
-@click.option("--no-progress", is_flag=True, help="no progress bars")
-def data_build(config_name: str, out: Path, jobs: int | None, keep_dumps: bool, no_progress: bool) -> None:
+@no_progress_option
+def data_build(config_name: str, out: Path, jobs: int | None, keep_dumps: bool) -> None:
     """Generate a config with LAMMPS into OUT (resumes an interrupted build)."""
     from .generate.build import build
 
-    build(config_name, out, jobs=jobs, keep_dumps=keep_dumps, show_progress=not no_progress)
+    build(config_name, out, jobs=jobs, keep_dumps=keep_dumps)
 
 
 @data.command("convert")
@@ -114,8 +125,8 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 @click.option("--no-rollouts", is_flag=True, help="skip rollouts")
 @click.option("--no-cost", is_flag=True, help="skip the cost measurement")
 @click.option("--ablation-dt", type=int, default=10, show_default=True, help="Δt (fs) of the ablation table")
-@click.option("--no-progress", is_flag=True)
-def score_command(submissions, baseline, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt, no_progress) -> None:
+@no_progress_option
+def score_command(submissions, baseline, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt) -> None:
     """Score TorchScript SUBMISSIONS (submission.pt or its folder) on the al-eam test splits.
 
     Every submission is shown beside zero displacement, constant velocity and velocity-Verlet
@@ -125,8 +136,6 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 
     import yaml
 
-    if no_progress:  # read by tqdm when it is first imported
-        os.environ["TQDM_DISABLE"] = "1"
     from .predict.submission import SubmissionError
     from .score.baselines import Baseline
     from .score.run import DatasetVersionError, ScoreOptions, ablation_table, builtin_model, load_model, resolve_submission_path, score
@@ -219,8 +228,8 @@ def leaderboard_command(submissions_dir: Path, out: Path, check: bool) -> None:
 @click.argument("config_path", type=click.Path(path_type=Path))
 @click.option("--run-dir", type=click.Path(path_type=Path), default=None, help="override the config's run_dir")
 @click.option("--epochs", type=int, default=None, help="override the config's epochs")
-@click.option("--no-progress", is_flag=True)
-def train_command(config_path: Path, run_dir: Path | None, epochs: int | None, no_progress: bool) -> None:
+@no_progress_option
+def train_command(config_path: Path, run_dir: Path | None, epochs: int | None) -> None:
     """Train a baseline from a YAML CONFIG (resumes from RUN_DIR/last.pt). Use torchrun for DDP."""
     from .train.config import load_train_config
     from .train.loop import train
@@ -233,7 +242,7 @@ def train_command(config_path: Path, run_dir: Path | None, epochs: int | None, n
         config["run_dir"] = str(run_dir)
     if epochs is not None:
         config["epochs"] = epochs
-    summary = train(config, show_progress=not no_progress)
+    summary = train(config)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 tracks the best loss
         click.echo(f"done: {summary['steps']} steps, best validation loss {summary['best_validation_loss']:.3e} Å² in {summary['run_dir']}")
 

@@ -74,8 +74,8 @@ def build_temperature(config_path: str, temperature_K: float, root: str, keep_du
     return record
 
 
-def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: bool = False, show_progress: bool = True) -> dict:
-    """Build (or resume) one config into ``root``; return the manifest."""
+def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: bool = False) -> dict:
+    """Build (or resume) one config into ``root``; return the manifest. TQDM_DISABLE=1 hides the progress bars."""
     config = load_config(config_name)
     config_path = str(config.path)  # workers reload the config from its file
     root = Path(root)
@@ -88,7 +88,7 @@ def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: boo
         print(f"resuming: {skipped} of {len(config.temperatures_K)} temperatures already built")
     started = time.perf_counter()
     if pending:
-        _run_parallel(config_path, pending, root, jobs, keep_dumps, show_progress)
+        _run_parallel(config_path, pending, root, jobs, keep_dumps)
     elapsed = time.perf_counter() - started
 
     recipe = root / "recipes" / f"{config.name}.yaml"
@@ -103,7 +103,7 @@ def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: boo
     return manifest
 
 
-def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs: int, keep_dumps: bool, show_progress: bool) -> None:
+def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs: int, keep_dumps: bool) -> None:
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         progress_queue = manager.Queue()
@@ -111,7 +111,7 @@ def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs:
             pool.submit(build_temperature, config_path, t, str(root), keep_dumps, progress_queue): t for t in temperatures
         }
         bars = {
-            t: tqdm(total=1, desc=f"{trajectory_id(t)}", unit="frame", position=k, leave=True, disable=not show_progress)
+            t: tqdm(total=1, desc=f"{trajectory_id(t)}", unit="frame", position=k, leave=True)
             for k, t in enumerate(temperatures)
         }
         pending = set(futures)

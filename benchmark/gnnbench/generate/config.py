@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from ..units import PAPER_CUTOFF_A, PS_PER_FS
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
@@ -60,15 +62,15 @@ class BuildConfig:
 
     @property
     def equilibration_steps(self) -> int:
-        return round(self.equilibration_ps * 1000 / self.timestep_fs)
+        return round(self.equilibration_ps / PS_PER_FS / self.timestep_fs)
 
     @property
     def production_steps(self) -> int:
-        return round(self.production_ps * 1000 / self.timestep_fs)
+        return round(self.production_ps / PS_PER_FS / self.timestep_fs)
 
     @property
     def nve_window_steps(self) -> int:
-        return round(self.nve_window_ps * 1000 / self.timestep_fs)
+        return round(self.nve_window_ps / PS_PER_FS / self.timestep_fs)
 
     @property
     def sha256(self) -> str:
@@ -116,5 +118,5 @@ def _check(config: BuildConfig, path: Path) -> None:
         raise ValueError(f"{path}: split fractions must add up to 1")
     if config.nve_window_interval_fs > 10 or config.nve_window_ps < 2:
         raise ValueError(f"{path}: the NVE reference window must cover at least 2 ps at 10 fs resolution or finer")
-    if min(config.cells) * config.lattice_constant_A < 2 * 6.287:
-        raise ValueError(f"{path}: the box is smaller than twice the 6.287 Å model cutoff")
+    if min(config.cells) * config.lattice_constant_A < 2 * PAPER_CUTOFF_A:
+        raise ValueError(f"{path}: the box is smaller than twice the {PAPER_CUTOFF_A} Å model cutoff")

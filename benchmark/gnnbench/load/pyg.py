@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-PAPER_CUTOFF_A = 6.287
+from ..units import PAPER_CUTOFF_A
+
 DESCRIPTOR_NAMES = ("csp", "cna", "q4", "q6", "cn")
 
 

@@ -86,7 +86,9 @@ class _Accumulator:
                 self.has_velocity.add(name)
 
     def errors(self, kind: TargetKind, dt: int, names: list[str], rows: np.ndarray) -> dict[str, AnchorErrors]:
-        get = lambda name, field: self.values[(kind, dt, name, field)][rows]
+        def get(name: str, field: str) -> np.ndarray:
+            return self.values[(kind, dt, name, field)][rows]
+
         return {name: AnchorErrors(get(name, "mse"), get(name, "mae"), get(name, "velocity_mse") if name in self.has_velocity else None)
                 for name in names}
 
@@ -108,7 +110,7 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
         rows = np.array([row])
         for baseline in verlets:
             if baseline is Baseline.VERLET_1FS:  # every Δt lies on one run of 1 fs steps
-                states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=1.0)))
+                states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=1.0), strict=True))
             else:
                 states = {dt: verlet.advance(r0, v0, cell, float(dt), baseline.substeps(dt)) for dt in strides_fs}
             for dt, (r, v) in states.items():
@@ -126,8 +128,8 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
                 for rows in np.array_split(all_rows, max(1, int(np.ceil(frames.n_anchors / batch_size))))]
         for dt, rows in tqdm(work, desc=f"stride accuracy ({frames.split})", unit="batch", leave=False):
             r0, v0 = frames.positions[rows], frames.velocities[rows]
-            context = (f"split {frames.split}, Δt {dt} fs, anchors {', '.join(f'{frames.trajectory_id[r]}@{frames.time_fs[r]:.0f}fs' for r in rows[:3])}"
-                       + (" ..." if len(rows) > 3 else ""))
+            anchors = ", ".join(f"{frames.trajectory_id[r]}@{frames.time_fs[r]:.0f}fs" for r in rows[:3])
+            context = f"split {frames.split}, Δt {dt} fs, anchors {anchors}" + (" ..." if len(rows) > 3 else "")
             inputs = batch_inputs(r0, v0, frames.species[rows], frames.cell[rows],
                                   frames.descriptors[rows] if uses_descriptors else None,
                                   np.full(len(rows), dt, np.float64), frames.thermostat_temperature_K[rows])

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from ..generate.config import BuildConfig
-from ..generate.simulate import system_with_potential
+from ..generate.simulate import copy_state_in, system_with_potential
 from ..predict.export import builtin_baseline_sha256, trivial_metadata
+from ..units import PS_PER_FS
 from .baselines import Baseline
 
 IMAGE_BITS, IMAGE_MAX = 10, 512  # LAMMPS's packing of image flags in a 32-bit imageint
@@ -55,22 +56,15 @@ class VerletEam:
 
     def set_state(self, positions: np.ndarray, velocities: np.ndarray, cell: np.ndarray) -> None:
         """Copy a state in: unwrapped positions (Å), velocities (Å/ps), orthogonal cell (Å)."""
-        if np.count_nonzero(cell - np.diag(np.diag(cell))):
-            raise NotImplementedError("VerletEam handles orthogonal cells (the al-eam data is NPT iso)")
-        lengths = np.diag(cell)
-        self.lmp.command("change_box all " + " ".join(f"{a} final 0 {float(L)!r}" for a, L in zip("xyz", lengths)) + " units box")
-        wrapped = np.mod(positions, lengths)
-        self._offset = positions - wrapped
-        self.lmp.numpy.extract_atom("x")[: self.n_atoms] = wrapped
-        self.lmp.numpy.extract_atom("v")[: self.n_atoms] = velocities
+        self._offset = positions - copy_state_in(self.lmp, positions, velocities, cell)
         self.lmp.numpy.extract_atom("image")[: self.n_atoms] = (IMAGE_MAX << 2 * IMAGE_BITS) | (IMAGE_MAX << IMAGE_BITS) | IMAGE_MAX
-        self._lengths = lengths
+        self._lengths = np.diag(cell)
         self._needs_setup = True
 
     def run(self, steps: int, timestep_fs: float) -> tuple[np.ndarray, np.ndarray]:
         """Integrate ``steps`` steps of ``timestep_fs``; return (unwrapped positions, velocities)."""
         if timestep_fs != self._timestep_fs:
-            self.lmp.command(f"timestep {timestep_fs * 1e-3!r}")
+            self.lmp.command(f"timestep {timestep_fs * PS_PER_FS!r}")
             self._timestep_fs = timestep_fs
             self._needs_setup = True  # fix nve reads the timestep at set-up
         self.lmp.command(f"run {steps} pre {'yes' if self._needs_setup else 'no'} post no")

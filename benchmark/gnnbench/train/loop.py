@@ -87,8 +87,9 @@ def _save(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def train(config: dict, show_progress: bool = True) -> dict:
-    """Run (or resume) training; return a summary. Rank 0 writes the run directory."""
+def train(config: dict) -> dict:
+    """Run (or resume) training; return a summary. Rank 0 writes the run directory and shows the
+    progress bar (TQDM_DISABLE=1 hides it)."""
     rank, world, device = _distributed()
     run_dir = Path(config["run_dir"])
     if rank == 0:
@@ -126,7 +127,8 @@ def train(config: dict, show_progress: bool = True) -> dict:
                             persistent_workers=False)
         wrapped.train()
         total, count = 0.0, 0
-        for batch in tqdm(loader, desc=f"epoch {epoch + 1}/{config['epochs']}", disable=not show_progress or rank != 0, leave=False):
+        batches = tqdm(loader, desc=f"epoch {epoch + 1}/{config['epochs']}", leave=False) if rank == 0 else loader
+        for batch in batches:
             batch = batch.to(device)
             optimizer.zero_grad(set_to_none=True)
             loss = _loss(wrapped, _cast(batch, model), config["velocity_loss_weight"])
@@ -216,15 +218,13 @@ def plot_loss_curve(run_dir: Path) -> Path | None:
     path = run_dir / "log.csv"
     if not path.exists():
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no backend or global figure state
 
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     epochs = [int(r["epoch"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.semilogy(epochs, [float(r["train_loss"]) for r in rows], "o-", label="training")
     ax.semilogy(epochs, [float(r["validation_loss"]) for r in rows], "s-", label="validation")
     ax.set(xlabel="epoch", ylabel="loss: mean |Δr_pred − Δr_true|² (Å²)", title=run_dir.name)
@@ -232,5 +232,4 @@ def plot_loss_curve(run_dir: Path) -> Path | None:
     fig.tight_layout()
     out = run_dir / "loss_curve.png"
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
