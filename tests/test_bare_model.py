@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Dict
 
 import torch
 
@@ -21,7 +20,7 @@ class ShiftedNoVelocity(torch.nn.Module):
         self.shift = torch.nn.Parameter(torch.tensor([0.01, 0.0, 0.0], dtype=torch.float64))
 
     def forward(self, positions: torch.Tensor, velocities: torch.Tensor, species: torch.Tensor, batch: torch.Tensor,
-                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> Dict[str, torch.Tensor]:
+                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"positions": positions + self.shift}
 
 

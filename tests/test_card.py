@@ -9,10 +9,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from huggingface_hub import DatasetCard
+
 from gnnbench.package import card
 from gnnbench.package.schema import SCHEMA, WINDOW_SCHEMA
 from gnnbench.package.splits import ROLLOUT_SPLITS, SPLITS
-from huggingface_hub import DatasetCard
 
 REPO = Path(__file__).resolve().parents[1]
 

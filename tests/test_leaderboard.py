@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import run_cli
 from gnnbench import DATASET_VERSION
 from gnnbench.leaderboard import validate as validate_module
@@ -104,7 +105,8 @@ def test_validate_accepts_a_copy_and_names_each_problem(tmp_path):
     assert "missing, and metadata.yaml gives no submission_url" in problems_after(lambda f: (f / "submission.pt").unlink())
     assert "scores.json: not valid JSON" in problems_after(lambda f: (f / "scores.json").write_text('{"truncated": '))
     assert "does not follow the scores schema" in problems_after(lambda f: edit_json(f / "scores.json", lambda s: s.pop("stride_accuracy")))
-    assert "nve rollouts were skipped" in problems_after(lambda f: edit_json(f / "scores.json", lambda s: s["rollouts"].update(nve={"skipped": "--no-rollouts"})))
+    assert "nve rollouts were skipped" in problems_after(
+        lambda f: edit_json(f / "scores.json", lambda s: s["rollouts"].update(nve={"skipped": "--no-rollouts"})))
     assert "plots/rdf.png: missing" in problems_after(lambda f: (f / "plots" / "rdf.png").unlink())
     assert "metadata.yaml: does not follow the metadata schema" in problems_after(
         lambda f: edit_yaml(f / "metadata.yaml", lambda m: m.update(trained_on_test=True)))
@@ -305,8 +307,8 @@ def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(b
     page.goto(index + "#sort=rmse_50&dir=desc")
     page.reload()
     shown = rows_of(page)[0]
-    rmse_50 = {name: json.loads((SUBMISSIONS / name / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["50"]["submission"]["rmse_A"]
-               for name in shown}
+    rmse_50 = {name: json.loads((SUBMISSIONS / name / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["50"]
+               ["submission"]["rmse_A"] for name in shown}
     assert shown == sorted(shown, key=lambda n: -rmse_50[n])
     assert shown != tables[0], "sorting changed nothing: the test would not notice a broken sort"
 

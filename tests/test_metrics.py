@@ -7,9 +7,23 @@ import pytest
 
 from gnnbench.score.baselines import Baseline
 from gnnbench.score.bootstrap import bootstrap_ci, with_ci
-from gnnbench.score.metrics import (BOLTZMANN_EV_PER_K, MVV2E, anchor_mae, anchor_mse, drift_per_ps, energy_drift_meV_per_atom_per_ps,
-                                    failure_temperature_K, has_close_pair, kinetic_temperature, mean, mean_squared_displacement,
-                                    plateau, rdf_error_A, root_mean, skill)
+from gnnbench.score.metrics import (
+    BOLTZMANN_EV_PER_K,
+    MVV2E,
+    anchor_mae,
+    anchor_mse,
+    drift_per_ps,
+    energy_drift_meV_per_atom_per_ps,
+    failure_temperature_K,
+    has_close_pair,
+    kinetic_temperature,
+    mean,
+    mean_squared_displacement,
+    plateau,
+    rdf_error_A,
+    root_mean,
+    skill,
+)
 from gnnbench.score.thermostat import BussiThermostat
 
 RNG = np.random.default_rng(0)

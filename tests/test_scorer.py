@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
-from typing import Dict
 
 import jsonschema
 import numpy as np
@@ -14,11 +13,10 @@ import torch
 import yaml
 
 from conftest import run_cli
-from gnnbench.load.frames import read_split
+from gnnbench.load.frames import TargetKind, read_split
 from gnnbench.predict.export import trivial_metadata, write_submission
 from gnnbench.predict.submission import SubmissionError, load_submission
 from gnnbench.predict.trivial import ConstantVelocity, ZeroDisplacement
-from gnnbench.load.frames import TargetKind
 from gnnbench.score.baselines import Baseline
 from gnnbench.score.report import validate_scores
 from gnnbench.score.run import ScoreOptions, load_model, score
@@ -34,7 +32,7 @@ class Identity(torch.nn.Module):
     """Returns its input positions: must score exactly the zero-displacement baseline."""
 
     def forward(self, positions: torch.Tensor, velocities: torch.Tensor, species: torch.Tensor, batch: torch.Tensor,
-                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> Dict[str, torch.Tensor]:
+                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"positions": positions}
 
 
@@ -49,7 +47,7 @@ class Oracle(torch.nn.Module):
         self.register_buffer("velocity", velocity)
 
     def forward(self, positions: torch.Tensor, velocities: torch.Tensor, species: torch.Tensor, batch: torch.Tensor,
-                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> Dict[str, torch.Tensor]:
+                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> dict[str, torch.Tensor]:
         n_graphs = cell.shape[0]
         n = positions.shape[0] // n_graphs
         out_r = positions.clone()
@@ -64,7 +62,7 @@ class Oracle(torch.nn.Module):
 
 class EmitsNaN(torch.nn.Module):
     def forward(self, positions: torch.Tensor, velocities: torch.Tensor, species: torch.Tensor, batch: torch.Tensor,
-                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> Dict[str, torch.Tensor]:
+                cell: torch.Tensor, descriptors: torch.Tensor, dt_fs: torch.Tensor, temperature_K: torch.Tensor) -> dict[str, torch.Tensor]:
         out = positions.clone()
         out[3] = float("nan")
         return {"positions": out}

@@ -47,10 +47,12 @@ class Column:
 COLUMNS = [
     *(Column(f"rmse_{dt}", f"RMSE {dt} fs (Å)",
              f"RMSE of the per-atom displacement vector after one stride of Δt = {dt} fs against the NVE-branch targets: "
-             "sqrt(mean over atoms of |Δr_pred − Δr_true|²), in Å, ± the relative half-width of its 95 % bootstrap CI over anchors") for dt in TABLE_DT_FS),
+             "sqrt(mean over atoms of |Δr_pred − Δr_true|²), in Å, "
+             "± the relative half-width of its 95 % bootstrap CI over anchors") for dt in TABLE_DT_FS),
     Column("skill_cv", f"skill vs const. vel. {SKILL_DT_FS} fs",
            f"1 − MSE / MSE(constant velocity r + vΔt) at Δt = {SKILL_DT_FS} fs on the same frames "
-           "(1 = perfect, 0 = no better than constant velocity, < 0 = worse), ± the half-width of its 95 % bootstrap CI", "+.3f", "higher", "absolute"),
+           "(1 = perfect, 0 = no better than constant velocity, < 0 = worse), ± the half-width of its 95 % bootstrap CI",
+           "+.3f", "higher", "absolute"),
     Column("survival", "NVE rollout survival",
            "fraction of the NVE rollouts (one per trajectory, at the entry's rollout stride, over the 2 ps NVE window) "
            "that never produce a NaN, a pair closer than 1.5 Å, or T above 2 × set-point + 100 K", ".2f", "higher", ""),
@@ -175,7 +177,8 @@ class Entry:
                 continue
             result = self.scores["rollouts"][mode]
             survived = sum(1 for t in mine["per_trajectory"].values() if t["survived"])
-            parts.append(f"{survived} of its {result['n_rollouts']} {mode} rollouts survive {result['horizon_fs']} fs at {result['stride_fs']} fs strides.")
+            parts.append(f"{survived} of its {result['n_rollouts']} {mode} rollouts survive {result['horizon_fs']} fs "
+                         f"at {result['stride_fs']} fs strides.")
         return " ".join(parts)
 
 

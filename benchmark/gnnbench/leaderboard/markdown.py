@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from .entries import COLUMNS, DATE_HEADER, HEADLINE_SPLIT, SCORER_NOTE, SKILL_DT_FS, SPLITS, TABLES, Entry, group_title, ranked, split_caption, table_cells, table_layout, verdict
+from .entries import (
+    COLUMNS,
+    DATE_HEADER,
+    HEADLINE_SPLIT,
+    SCORER_NOTE,
+    SKILL_DT_FS,
+    SPLITS,
+    TABLES,
+    Entry,
+    group_title,
+    ranked,
+    split_caption,
+    table_cells,
+    table_layout,
+    verdict,
+)
 
 HEADER = """# gnnbench leaderboard
 

@@ -17,7 +17,22 @@ from __future__ import annotations
 import html
 import re
 
-from .entries import COLUMNS, DATE_HEADER, HEADLINE_SPLIT, SCORER_NOTE, SKILL_DT_FS, SPLITS, TABLES, Entry, group_title, ranked, split_caption, table_cells, table_layout, verdict
+from .entries import (
+    COLUMNS,
+    DATE_HEADER,
+    HEADLINE_SPLIT,
+    SCORER_NOTE,
+    SKILL_DT_FS,
+    SPLITS,
+    TABLES,
+    Entry,
+    group_title,
+    ranked,
+    split_caption,
+    table_cells,
+    table_layout,
+    verdict,
+)
 from .plot import entry_page_link
 
 STYLE = """

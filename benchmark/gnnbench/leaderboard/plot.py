@@ -77,7 +77,7 @@ def accuracy_vs_cost_svg(entries: list[Entry], split: str, title: str) -> bytes:
         axes = fig.subplots(1, 2)
         learned = sorted(e.name for e in entries if not e.is_baseline)
         colors = {e.name: "0.45" if e.is_baseline else f"C{learned.index(e.name) % 10}" for e in entries}
-        for ax, key in zip(axes, ACCURACY_KEYS):
+        for ax, key in zip(axes, ACCURACY_KEYS, strict=True):
             points = {}
             for entry in entries:
                 values = entry.values_with_ci(split)

@@ -230,7 +230,7 @@ def _differences(a, b, where: str) -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{where}: length {len(a)} vs {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{where}/{i}")]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{where}/{i}")]
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return [] if math.isclose(a, b, rel_tol=RESCORE_RTOL, abs_tol=1e-12) else [f"{where}: {a:.6g} vs {b:.6g}"]
     return [] if a == b else [f"{where}: {a!r} vs {b!r}"]

@@ -24,7 +24,8 @@ LEAF_OBJECT = re.compile(r"\{[^{}\[\]]*(?:\[[^\[\]{}]*\][^{}\[\]]*)*\}")  # no n
 NUMBER_LIST = re.compile(r"\[((?:\s*(?:-?[0-9][0-9.eE+-]*|null)\s*,)*\s*(?:-?[0-9][0-9.eE+-]*|null)\s*)\]")
 TARGET_TITLES = {
     "nve": "HEADLINE — NVE-branch targets (the Hamiltonian flow from the exact anchor state)",
-    "npt": "Paper protocol — NPT-continuation targets (they carry the barostat's box breathing: the exact-integrator row is the floor no model can beat)",
+    "npt": "Paper protocol — NPT-continuation targets "
+           "(they carry the barostat's box breathing: the exact-integrator row is the floor no model can beat)",
 }
 MODE_TITLES = {
     "nve": "NVE rollouts (no ensemble control; reference: the NVE window from the same start)",
@@ -183,14 +184,16 @@ def cost_line(cost: dict) -> str:
     if "skipped" in cost:
         return f"cost: skipped ({cost['skipped']})"
     s, m = cost["submission"], cost["lammps_eam"]
-    return (f"cost ({s['n_atoms']} atoms, {cost['hardware']['cpu']}): submission {s['us_per_atom_stride']:.2f} µs/atom per {s['stride_fs']} fs stride "
+    return (f"cost ({s['n_atoms']} atoms, {cost['hardware']['cpu']}): "
+            f"submission {s['us_per_atom_stride']:.2f} µs/atom per {s['stride_fs']} fs stride "
             f"on {s['device']} = {s['ns_per_day']:.3g} ns/day; LAMMPS EAM {m['us_per_atom_step']:.2f} µs/atom-step = {m['ns_per_day']:.3g} ns/day; "
             f"speed-up {cost['speedup_vs_lammps']:.3g}x")
 
 
 def print_report(scores: dict) -> None:
     name = scores["submission"]["name"]
-    print(f"\n== {name} on {scores['dataset']['name']} {scores['dataset']['version']} ({scores['dataset']['config']}), scorer {scores['scorer_version']}")
+    dataset = scores["dataset"]
+    print(f"\n== {name} on {dataset['name']} {dataset['version']} ({dataset['config']}), scorer {scores['scorer_version']}")
     for kind, by_split in scores["stride_accuracy"].items():
         for split, result in by_split.items():
             print("\n" + stride_table(kind, split, result, name))

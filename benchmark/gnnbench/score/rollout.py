@@ -31,10 +31,10 @@ failed rollout stops and keeps its time to failure.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -193,7 +193,7 @@ class SubmissionStepper:
         n_atoms = live[0].positions.shape[0]
         positions = out["positions"].numpy().reshape(len(live), n_atoms, 3)
         velocities = out["velocities"].numpy().reshape(len(live), n_atoms, 3) if "velocities" in out else [None] * len(live)
-        return list(zip(positions, velocities))
+        return list(zip(positions, velocities, strict=True))
 
     def close(self) -> None:
         pass
@@ -270,8 +270,9 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
         if not live:
             break
         time_fs = step * stride_fs
-        context = f"{mode.value} rollout step {step} (t = {time_fs} fs), trajectories {', '.join(r.trajectory for r in live[:4])}{' ...' if len(live) > 4 else ''}"
-        for r, (positions, velocities) in zip(live, stepper.step(live, stride_fs, context)):
+        names = ", ".join(r.trajectory for r in live[:4]) + (" ..." if len(live) > 4 else "")
+        context = f"{mode.value} rollout step {step} (t = {time_fs} fs), trajectories {names}"
+        for r, (positions, velocities) in zip(live, stepper.step(live, stride_fs, context), strict=True):
             if velocities is None:
                 velocities = (positions - r.positions) / (stride_fs * 1e-3)
             reason = _failure(positions, velocities, r, protocol, mass)
@@ -346,7 +347,8 @@ AGGREGATES = {
         Aggregate("survival_fraction", "survival", lambda t: float(t["survived"]), signed=True),
         Aggregate("abs_total_energy_drift_meV_per_atom_per_ps", "abs. E drift (meV/atom/ps)",
                   lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["model"])),
-        Aggregate("md_abs_total_energy_drift_meV_per_atom_per_ps", "MD abs. E drift", lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["md"])),
+        Aggregate("md_abs_total_energy_drift_meV_per_atom_per_ps", "MD abs. E drift",
+                  lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["md"])),
         Aggregate("abs_temperature_drift_K_per_ps", "abs. T drift (K/ps)", lambda t: _abs(t["temperature_drift_K_per_ps"]["model"])),
         Aggregate("md_abs_temperature_drift_K_per_ps", "MD abs. T drift", lambda t: _abs(t["temperature_drift_K_per_ps"]["md"])),
         Aggregate("rdf_error_A", "RDF error (Å)", lambda t: t["rdf_error_A"]),
@@ -430,7 +432,7 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
                 continue
             finally:
                 stepper.close()
-            per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, n_atoms) for r, ref in zip(rollouts, references)}
+            per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, n_atoms) for r, ref in zip(rollouts, references, strict=True)}
             models[stepper.name] = {**summarize(per_trajectory, mode), "per_trajectory": per_trajectory}
             if out_dir is not None and stepper.name == SUBMISSION:
                 files = {r.trajectory: write_rollout_pair(out_dir, mode.value, r, ref, submission.name)
@@ -446,7 +448,7 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
     else:
         notes.append(f"thermostat: Bussi stochastic velocity rescaling at the set-point, τ = {protocol['thermostat_tau_fs']:g} fs, "
                      "applied after every stride; reference: the NPT MD test window at that temperature")
-    reference = {str(frames.trajectory_id[rows[0]]): reference_curves(ref) for (frames, rows), ref in zip(starts, references)}
+    reference = {str(frames.trajectory_id[rows[0]]): reference_curves(ref) for (frames, rows), ref in zip(starts, references, strict=True)}
     result = {"stride_fs": stride, "horizon_fs": horizon, "observe_fs": observe_every * stride, "n_rollouts": len(starts),
               "notes": notes, "reference": reference, "models": models}
     if files:

@@ -190,7 +190,8 @@ def ablation_table(all_scores: list[dict], dt_fs: int, split: str = "test") -> s
         return None
     rows = []
     for base_name in sorted({s["submission"]["metadata"]["ablation_of"] for s in variants}):
-        family = ([by_name[base_name]] if base_name in by_name else []) + [s for s in variants if s["submission"]["metadata"]["ablation_of"] == base_name]
+        family = ([by_name[base_name]] if base_name in by_name else []) + [
+            s for s in variants if s["submission"]["metadata"]["ablation_of"] == base_name]
         for s in family:
             result = s["stride_accuracy"]["nve"].get(split, {})
             at = result.get("overall", {}).get(str(dt_fs), {}) if not result.get("failed") else {}
