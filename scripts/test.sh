@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The README's second command, and exactly what CI runs (.ci/run): install gnnbench with its
 # test extras into .venv (torch first, so pip never pulls a CUDA build), install Debian's
-# chromium for the leaderboard's browser test if it is missing, and run the tests.
-# Extra arguments go to pytest (e.g. bash scripts/test.sh -k leaderboard).
+# chromium for the leaderboard's browser test if it is missing, then run
+#   1. ruff check (configured in pyproject.toml),
+#   2. the fast tier, pytest -m "not slow" (unit tests, under a minute),
+#   3. the slow tier, pytest -m slow (LAMMPS-built data, DDP, Chromium; ~15 minutes on 2 cores),
+# and print each step's result. Every step runs; the exit status is non-zero if any failed.
+# Extra arguments go to both pytest tiers (e.g. bash scripts/test.sh -k leaderboard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,12 +23,39 @@ pip install --quiet --upgrade pip
 pip install --quiet "${TORCH:-torch==2.13.0}"
 pip install --quiet -e ".[test]"
 
-set +e
-python -m pytest "$@"
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+failed=0
+summary=()
+
+echo "== ruff check"
+if ruff check .; then summary+=("ruff: passed"); else summary+=("ruff: FAILED"); failed=1; fi
+
+collected=0
+run_tier() {  # run_tier NAME MARKER [pytest args...]: one tier, its pytest summary line kept
+  local name=$1 marker=$2 status
+  shift 2
+  echo "== $name tier: pytest -m \"$marker\" $*"
+  set +e
+  python -m pytest -m "$marker" "$@" 2>&1 | tee "$logs/$name.log"
+  status=${PIPESTATUS[0]}
+  set -e
+  # pytest's last line, e.g. "==== 46 passed, 42 deselected in 50.82s ====", without the rules and the deselected count
+  local line
+  line=$(tail -n 1 "$logs/$name.log" | sed -E 's/^=+ //; s/ =+$//; s/, [0-9]+ deselected//; s/^[0-9]+ deselected, //')
+  case $status in
+    0) collected=1; summary+=("$name tier: $line") ;;
+    5) summary+=("$name tier: no tests selected") ;;
+    *) collected=1; failed=1; summary+=("$name tier: FAILED ($line)") ;;
+  esac
+}
+run_tier fast "not slow" "$@"
+run_tier slow "slow" "$@"
+
+echo
+printf '%s\n' "${summary[@]}"
+if [ "$collected" -eq 0 ]; then
   echo "pytest collected no tests" >&2
   exit 1
 fi
-exit "$status"
+exit "$failed"

@@ -1,4 +1,11 @@
-"""Shared fixtures. LAMMPS data is built here once per test run and shared by all tests."""
+"""Shared fixtures, and the two test tiers.
+
+LAMMPS data is built here once per test run and shared by all tests that ask for it. Tests
+are in two tiers: the fast tier (``pytest -m "not slow"``: unit tests, seconds) and the slow
+tier (``pytest -m slow``). A test is slow when it uses a LAMMPS-built dataset, directly or
+through another fixture (marked here, see ``pytest_collection_modifyitems``), or when it is
+marked ``@pytest.mark.slow`` itself (DDP, Chromium, a LAMMPS run of its own).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,16 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in test logs (tqd
 
 TESTS = Path(__file__).resolve().parent
 TINY_CONFIG = TESTS / "data" / "tiny.yaml"
+BUILT_DATA_FIXTURES = {"mini_dataset", "tiny_dataset"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark ``slow`` every test that needs a LAMMPS build: ``fixturenames`` is the closure of a
+    test's fixtures, so one reached through another fixture (``mini_hf``, ``mini_copy``, a
+    module's own) counts too."""
+    for item in items:
+        if BUILT_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def run_cli(*args: str, env: dict | None = None, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

@@ -186,6 +186,7 @@ def test_committed_leaderboard_regenerates_without_a_diff():
     assert check_leaderboard(SUBMISSIONS, LEADERBOARD) == []
 
 
+@pytest.mark.slow  # two CLI subprocesses
 def test_regenerating_is_byte_identical_and_follows_a_change(tmp_path):
     submissions = tmp_path / "submissions"
     for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "gns-mini"):
@@ -260,6 +261,7 @@ def chromium_dom(url: str, tmp_path: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.slow  # Chromium
 def test_index_html_renders_every_entry_and_sorts_in_headless_chromium(tmp_path):
     page = (LEADERBOARD / "index.html").resolve()
     readme_entries = set(re.findall(r"^\|\s*\d+\s*\|\s*([a-z0-9.-]+)\s*\|", (LEADERBOARD / "README.md").read_text(), re.M))

@@ -258,7 +258,8 @@ def test_not_translation_invariant_by_design():
 # --------------------------------------------------------------------------------------------- (e)
 @pytest.mark.parametrize("predict_velocities", [False, True])
 def test_torchscript_matches_eager_and_round_trips(tmp_path, predict_velocities):
-    model = make_model(predict_velocities=predict_velocities).double().eval()
+    # two blocks script the same code as six (the block loop and the graph rebuilt between blocks), at a third of the time
+    model = make_model(predict_velocities=predict_velocities, n_blocks=2).double().eval()
     inp = make_inputs(sizes=((4, 4, 4), (4, 4, 5)), seed=6)
     scripted = torch.jit.script(model)
     path = tmp_path / "submission.pt"

@@ -62,6 +62,7 @@ def test_the_failure_criterion_never_trips_on_md_at_any_temperature(mini_dataset
             assert not any(has_close_pair(p, window.cell, 1.5) for p in window.positions[::20]), trajectory
 
 
+@pytest.mark.slow  # runs LAMMPS itself (two tiny trajectories)
 def test_the_npt_trajectory_is_identical_with_and_without_nve_branches(tmp_path):
     config = load_config(TINY_CONFIG)
     temperature = config.held_out_temperatures_K[0]

@@ -9,6 +9,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import torch
 import yaml
 
@@ -51,6 +52,7 @@ def parameters(run_dir):
     return torch.load(run_dir / "last.pt", weights_only=True)["model"]
 
 
+@pytest.mark.slow  # DDP: torchrun with two processes
 def test_ddp_with_two_cpu_processes_equals_one_process_with_the_combined_batch(mini_dataset, tmp_path):
     single = write_config(tmp_path, mini_dataset, "single", batch_size=4)
     double = write_config(tmp_path, mini_dataset, "ddp", batch_size=2)
@@ -68,6 +70,7 @@ def test_ddp_with_two_cpu_processes_equals_one_process_with_the_combined_batch(m
     assert moved > 0  # the three steps changed the weights
 
 
+@pytest.mark.slow  # three training subprocesses, one killed
 def test_killed_training_resumes_to_the_same_result(mini_dataset, tmp_path):
     overrides = dict(epochs=3, max_steps=None, shuffle=True, data={"pairs_per_epoch": 24})
     reference = write_config(tmp_path, mini_dataset, "straight", **overrides)
