@@ -13,6 +13,11 @@ shard it lists has the recorded sha256. A rerun of the same command skips finish
 temperatures, re-converts a trajectory whose dumps are complete, and re-simulates (from the
 start, with the same seed) one that was interrupted. LAMMPS runs on one rank per temperature,
 so every trajectory is deterministic and the shards are byte-identical from run to run.
+
+Interrupt safety (:mod:`.buildsafe`): the build holds ``.build.lock`` in the output directory,
+shared with its workers, so a second build of the same directory is refused while any process
+of the first is alive; the workers are killed by the kernel when the main process dies (also
+by kill -9), so no leftover worker can write into a rerun's files.
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from ..package.card import write_card
 from ..package.manifest import write_manifest
 from ..package.shards import trajectory_id, write_trajectory_shards
 from ..package.splits import ROLLOUT_SPLITS, SPLITS
+from .buildsafe import SharedLock, build_lock, die_with_parent
 from .config import BuildConfig, load_config
 from .lammps_runtime import sha256_file
 from .simulate import is_simulated, simulate_temperature
 
 SHARDS_MARKER = "shards.json"
+
+_worker_state: dict = {}  # set in each worker process by _init_worker
 
 
 def work_dir_of(root: Path, config: BuildConfig, temperature_K: float) -> Path:
@@ -55,6 +63,8 @@ def build_temperature(config_path: str, temperature_K: float, root: str, keep_du
     config = load_config(config_path)
     root_path = Path(root)
     work_dir = work_dir_of(root_path, config, temperature_K)
+    if progress_queue is None:
+        progress_queue = _worker_state.get("progress_queue")
 
     def report(done: int, total: int) -> None:
         if progress_queue is not None and (done % 10 == 0 or done == total):
@@ -75,11 +85,18 @@ def build_temperature(config_path: str, temperature_K: float, root: str, keep_du
 
 
 def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: bool = False) -> dict:
-    """Build (or resume) one config into ``root``; return the manifest. TQDM_DISABLE=1 hides the progress bars."""
+    """Build (or resume) one config into ``root``; return the manifest. TQDM_DISABLE=1 hides the progress bars.
+
+    Raises :class:`~.buildsafe.BuildLocked` if another build of ``root`` is running."""
     config = load_config(config_name)
-    config_path = str(config.path)  # workers reload the config from its file
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    with build_lock(root) as lock:
+        return _build_locked(config, root, jobs, keep_dumps, lock)
+
+
+def _build_locked(config: BuildConfig, root: Path, jobs: int | None, keep_dumps: bool, lock: SharedLock) -> dict:
+    config_path = str(config.path)  # workers reload the config from its file
     jobs = jobs or min(len(config.temperatures_K), os.cpu_count() or 1)
 
     pending = [t for t in config.temperatures_K if not is_finished(root, work_dir_of(root, config, t))]
@@ -88,7 +105,7 @@ def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: boo
         print(f"resuming: {skipped} of {len(config.temperatures_K)} temperatures already built")
     started = time.perf_counter()
     if pending:
-        _run_parallel(config_path, pending, root, jobs, keep_dumps)
+        _run_parallel(config_path, pending, root, jobs, keep_dumps, lock)
     elapsed = time.perf_counter() - started
 
     recipe = root / "recipes" / f"{config.name}.yaml"
@@ -103,13 +120,21 @@ def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: boo
     return manifest
 
 
-def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs: int, keep_dumps: bool) -> None:
+def _init_worker(parent_pid: int, lock: SharedLock, progress_queue) -> None:
+    """Start of every worker: die with the build, hold its lock, report progress on the queue."""
+    die_with_parent(parent_pid)
+    progress_queue.cancel_join_thread()  # progress is expendable: never wait on it at exit
+    _worker_state.update(lock=lock, progress_queue=progress_queue)
+
+
+def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs: int, keep_dumps: bool,
+                  lock: SharedLock) -> None:
+    # spawn, from this thread: the workers are this process's children (see buildsafe.die_with_parent)
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        progress_queue = manager.Queue()
-        futures = {
-            pool.submit(build_temperature, config_path, t, str(root), keep_dumps, progress_queue): t for t in temperatures
-        }
+    progress_queue = context.Queue()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(os.getpid(), lock, progress_queue)) as pool:
+        futures = {pool.submit(build_temperature, config_path, t, str(root), keep_dumps): t for t in temperatures}
         bars = {
             t: tqdm(total=1, desc=f"{trajectory_id(t)}", unit="frame", position=k, leave=True)
             for k, t in enumerate(temperatures)
