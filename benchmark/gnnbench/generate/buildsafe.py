@@ -1,5 +1,5 @@
-"""Interrupt safety of ``gnnbench data build``: the output directory's lock, and workers that
-die with the build.
+"""Interrupt safety of ``gnnbench data build``: the output directory's lock, workers that die
+with the build, and atomic files.
 
 * **Lock.** A build holds ``fcntl.flock(LOCK_EX)`` on ``<out>/.build.lock`` from start to
   finish; a second build of the same directory is refused at once (:class:`BuildLocked`, naming
@@ -14,6 +14,9 @@ die with the build.
   workers are spawned directly by the main thread of the build process (``spawn`` start method,
   no manager or fork server in between), and the death signal is tied to that thread, which
   lives as long as the build. Elsewhere a thread polls the parent's PID once a second instead.
+* **Atomic files.** :func:`write_atomic` writes to a temporary name, fsyncs, renames into place
+  and fsyncs the directory; :func:`fsync_file` makes a file written by others durable before a
+  marker that vouches for it is written.
 """
 
 from __future__ import annotations
@@ -108,3 +111,30 @@ def _poll_parent(parent_pid: int) -> None:
         time.sleep(1.0)
     os.kill(os.getpid(), signal.SIGKILL)
 
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a kill at any moment leaves the old file or the new one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
