@@ -125,6 +125,24 @@ def test_a_second_build_of_a_locked_directory_is_refused(tmp_path):
         pass
 
 
+def test_half_written_markers_count_as_not_done(tmp_path):
+    """A kill can cut a marker short: a rerun must redo that temperature, not crash on it or trust it."""
+    from gnnbench.generate.build import SHARDS_MARKER, SIMULATION_OUTPUTS, is_finished, is_simulated
+
+    work = tmp_path / ".work" / "tiny" / "T0300K"
+    work.mkdir(parents=True)
+    (work / SHARDS_MARKER).write_text('{"temperature_K": 300.0, "shards": {"data/tiny/train-T0300K.parq')
+    assert not is_finished(tmp_path, work)
+    for name in SIMULATION_OUTPUTS:
+        (work / name).write_text("")
+    (work / "simulation.json").write_text('{"temperature_K": 300.0, "n_at')
+    assert not is_simulated(work)
+    (work / "simulation.json").write_text('{"temperature_K": 300.0}\n')
+    assert is_simulated(work)
+    (work / "anchors.dump").unlink()  # dumps deleted after sharding: re-simulate, not re-shard
+    assert not is_simulated(work)
+
+
 def test_no_target_of_one_split_lies_in_another_splits_window(mini_dataset):
     config = load_config("mini")
     windows = {}  # (trajectory, split) -> [first anchor time, last target time]
