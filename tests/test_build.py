@@ -1,4 +1,4 @@
-"""Building: determinism, resume after kill -9, splits, verify, descriptors, physics sanity."""
+"""Building: determinism, resume after kill -9, the build lock, splits, verify, descriptors, physics sanity."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import TINY_CONFIG, run_cli, shard_checksums
+from gnnbench.generate.buildsafe import LOCK_NAME, build_lock
 from gnnbench.generate.config import load_config
 from gnnbench.package.splits import SPLITS
 
@@ -59,6 +62,85 @@ def test_interrupted_build_resumes_to_the_same_checksums(tiny_dataset, tmp_path)
     result = run_cli(*command[3:])
     assert "resuming: 1 of 2 temperatures already built" in result.stdout
     assert shard_checksums(root) == shard_checksums(tiny_dataset)
+
+
+def processes_with(marker: str) -> list[int]:
+    """PIDs of the live processes whose environment holds ``marker`` (Linux /proc; a zombie's is empty)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return pids
+
+
+def test_kill_9_of_the_main_process_alone_kills_the_workers_and_the_rerun_builds_the_same_bytes(tiny_dataset, tmp_path):
+    """#11: workers outlived a killed build and raced its rerun (duplicated rows). Kill -9 only the
+    main process while both LAMMPS workers run: they must die with it (every process of the build
+    carries a marker in its environment), and the rerun must give the clean build's shards
+    (``tiny_dataset``: same config; --keep-dumps and --jobs do not change shards)."""
+    root = tmp_path / "orphaned"
+    args = ("data", "build", "--config", str(TINY_CONFIG), "--out", str(root), "--no-progress", "--jobs", "2")
+    marker = f"GNNBENCH_TEST_BUILD={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    main = subprocess.Popen([sys.executable, "-m", "gnnbench.cli", *args], env={**os.environ, key: value},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        thermo = [root / ".work" / "tiny" / t / "thermo.csv" for t in ("T0300K", "T0650K")]
+        deadline = time.time() + 300
+        while not all(p.exists() and p.stat().st_size > 2000 for p in thermo):  # both in production
+            assert main.poll() is None, main.stdout.read().decode()
+            assert time.time() < deadline, "the workers never reached production"
+            time.sleep(0.05)
+        assert len(set(processes_with(marker)) - {main.pid}) >= 2
+        main.kill()
+        main.wait()
+        deadline = time.time() + 5
+        while processes_with(marker) and time.time() < deadline:
+            time.sleep(0.05)
+        assert processes_with(marker) == [], "processes of the killed build are still running"
+    finally:
+        try:
+            os.killpg(main.pid, signal.SIGKILL)  # whatever is left, if the test failed
+        except ProcessLookupError:
+            pass
+    assert not (root / "manifest.json").exists()
+
+    run_cli(*args)
+    assert shard_checksums(root) == shard_checksums(tiny_dataset)
+    assert not list(root.rglob("*.tmp"))
+
+
+def test_a_second_build_of_a_locked_directory_is_refused(tmp_path):
+    """While a build holds OUT/.build.lock, another build of OUT stops at once, naming the lock and its PID."""
+    with build_lock(tmp_path):
+        result = run_cli("data", "build", "--config", str(TINY_CONFIG), "--out", str(tmp_path), "--no-progress",
+                         check=False, timeout=60)
+    assert result.returncode == 1
+    assert f"{tmp_path / LOCK_NAME} is locked by another `gnnbench data build` (PID {os.getpid()})" in result.stderr
+    assert not (tmp_path / ".work").exists()
+    with build_lock(tmp_path):  # and the lock is free again once its holder let it go
+        pass
+
+
+def test_half_written_markers_count_as_not_done(tmp_path):
+    """A kill can cut a marker short: a rerun must redo that temperature, not crash on it or trust it."""
+    from gnnbench.generate.build import SHARDS_MARKER, SIMULATION_OUTPUTS, is_finished, is_simulated
+
+    work = tmp_path / ".work" / "tiny" / "T0300K"
+    work.mkdir(parents=True)
+    (work / SHARDS_MARKER).write_text('{"temperature_K": 300.0, "shards": {"data/tiny/train-T0300K.parq')
+    assert not is_finished(tmp_path, work)
+    for name in SIMULATION_OUTPUTS:
+        (work / name).write_text("")
+    (work / "simulation.json").write_text('{"temperature_K": 300.0, "n_at')
+    assert not is_simulated(work)
+    (work / "simulation.json").write_text('{"temperature_K": 300.0}\n')
+    assert is_simulated(work)
+    (work / "anchors.dump").unlink()  # dumps deleted after sharding: re-simulate, not re-shard
+    assert not is_simulated(work)
 
 
 def test_no_target_of_one_split_lies_in_another_splits_window(mini_dataset):

@@ -42,8 +42,12 @@ def data() -> None:
 def data_build(config_name: str, out: Path, jobs: int | None, keep_dumps: bool) -> None:
     """Generate a config with LAMMPS into OUT (resumes an interrupted build)."""
     from .generate.build import build
+    from .generate.buildsafe import BuildLocked
 
-    build(config_name, out, jobs=jobs, keep_dumps=keep_dumps)
+    try:
+        build(config_name, out, jobs=jobs, keep_dumps=keep_dumps)
+    except BuildLocked as err:
+        raise click.ClickException(str(err)) from None
 
 
 @data.command("convert")

@@ -13,6 +13,13 @@ shard it lists has the recorded sha256. A rerun of the same command skips finish
 temperatures, re-converts a trajectory whose dumps are complete, and re-simulates (from the
 start, with the same seed) one that was interrupted. LAMMPS runs on one rank per temperature,
 so every trajectory is deterministic and the shards are byte-identical from run to run.
+
+Interrupt safety (:mod:`.buildsafe`): the build holds ``.build.lock`` in the output directory,
+shared with its workers, so a second build of the same directory is refused while any process
+of the first is alive; the workers are killed by the kernel when the main process dies (also
+by kill -9); ``shards.json`` is written atomically, last, after the shards are fsynced, and
+leftovers of an interrupted write (``*.tmp``) are removed before a rerun starts. So kill -9 of
+the main process alone, then the same command again, gives the clean build's bytes.
 """
 
 from __future__ import annotations
@@ -31,23 +38,41 @@ from ..package.card import write_card
 from ..package.manifest import write_manifest
 from ..package.shards import trajectory_id, write_trajectory_shards
 from ..package.splits import ROLLOUT_SPLITS, SPLITS
+from .buildsafe import SharedLock, build_lock, die_with_parent, fsync_dir, fsync_file, write_atomic
 from .config import BuildConfig, load_config
 from .lammps_runtime import sha256_file
-from .simulate import is_simulated, simulate_temperature
+from .simulate import DONE_MARKER, simulate_temperature
 
 SHARDS_MARKER = "shards.json"
+SIMULATION_OUTPUTS = ("anchors.dump", "targets.dump", "nve_targets.dump", "thermo.csv", "nve_thermo.csv")
+
+_worker_state: dict = {}  # set in each worker process by _init_worker
 
 
 def work_dir_of(root: Path, config: BuildConfig, temperature_K: float) -> Path:
     return root / ".work" / config.name / trajectory_id(temperature_K)
 
 
+def _read_json(path: Path) -> dict | None:
+    """The JSON object in ``path``, or None if it is missing or not whole."""
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
 def is_finished(root: Path, work_dir: Path) -> bool:
-    marker = work_dir / SHARDS_MARKER
-    if not marker.is_file():
+    record = _read_json(work_dir / SHARDS_MARKER)
+    if not record or "shards" not in record:
         return False
-    shards = json.loads(marker.read_text())["shards"]
+    shards = record["shards"]
     return all((root / name).is_file() and sha256_file(root / name) == info["sha256"] for name, info in shards.items())
+
+
+def is_simulated(work_dir: Path) -> bool:
+    """True if LAMMPS finished this trajectory (its summary is whole) and the outputs are all there
+    (not deleted by an earlier build that then lost a shard)."""
+    return _read_json(work_dir / DONE_MARKER) is not None and all((work_dir / f).is_file() for f in SIMULATION_OUTPUTS)
 
 
 def build_temperature(config_path: str, temperature_K: float, root: str, keep_dumps: bool, progress_queue=None) -> dict:
@@ -55,32 +80,55 @@ def build_temperature(config_path: str, temperature_K: float, root: str, keep_du
     config = load_config(config_path)
     root_path = Path(root)
     work_dir = work_dir_of(root_path, config, temperature_K)
+    if progress_queue is None:
+        progress_queue = _worker_state.get("progress_queue")
 
     def report(done: int, total: int) -> None:
         if progress_queue is not None and (done % 10 == 0 or done == total):
             progress_queue.put((temperature_K, done, total))
 
+    (work_dir / SHARDS_MARKER).unlink(missing_ok=True)  # this temperature is not finished until it is rewritten
     if not is_simulated(work_dir):
-        simulate_temperature(config, temperature_K, work_dir, progress=report)
+        simulate_temperature(config, temperature_K, work_dir, progress=report)  # empties work_dir first
     written = write_trajectory_shards(config, temperature_K, work_dir, root_path)
+    for name in written:  # the shards are on disk before the marker that vouches for them
+        fsync_file(root_path / name)
+    for directory in {(root_path / name).parent for name in written}:
+        fsync_dir(directory)
     record = {
         "temperature_K": temperature_K,
         "shards": {name: {"rows": rows, "sha256": sha256_file(root_path / name)} for name, rows in written.items()},
     }
-    (work_dir / SHARDS_MARKER).write_text(json.dumps(record, indent=2) + "\n")
+    write_atomic(work_dir / SHARDS_MARKER, json.dumps(record, indent=2) + "\n")
     if not keep_dumps:
         for dump in work_dir.glob("*.dump"):
             dump.unlink()
     return record
 
 
+def _remove_partial_files(root: Path, config: BuildConfig) -> None:
+    """Temporary files an interrupted build left half-written (shards, markers, recipes): never published."""
+    for directory in (root / "data" / config.name, root / ".work" / config.name, root / "recipes"):
+        if directory.is_dir():
+            for tmp in directory.rglob("*.tmp"):
+                tmp.unlink()
+
+
 def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: bool = False) -> dict:
-    """Build (or resume) one config into ``root``; return the manifest. TQDM_DISABLE=1 hides the progress bars."""
+    """Build (or resume) one config into ``root``; return the manifest. TQDM_DISABLE=1 hides the progress bars.
+
+    Raises :class:`~.buildsafe.BuildLocked` if another build of ``root`` is running."""
     config = load_config(config_name)
-    config_path = str(config.path)  # workers reload the config from its file
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    with build_lock(root) as lock:
+        return _build_locked(config, root, jobs, keep_dumps, lock)
+
+
+def _build_locked(config: BuildConfig, root: Path, jobs: int | None, keep_dumps: bool, lock: SharedLock) -> dict:
+    config_path = str(config.path)  # workers reload the config from its file
     jobs = jobs or min(len(config.temperatures_K), os.cpu_count() or 1)
+    _remove_partial_files(root, config)
 
     pending = [t for t in config.temperatures_K if not is_finished(root, work_dir_of(root, config, t))]
     skipped = len(config.temperatures_K) - len(pending)
@@ -88,12 +136,12 @@ def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: boo
         print(f"resuming: {skipped} of {len(config.temperatures_K)} temperatures already built")
     started = time.perf_counter()
     if pending:
-        _run_parallel(config_path, pending, root, jobs, keep_dumps)
+        _run_parallel(config_path, pending, root, jobs, keep_dumps, lock)
     elapsed = time.perf_counter() - started
 
     recipe = root / "recipes" / f"{config.name}.yaml"
     recipe.parent.mkdir(parents=True, exist_ok=True)
-    recipe.write_text(config.source_text)
+    write_atomic(recipe, config.source_text)
     summaries = {}
     for recipe_path in sorted((root / "recipes").glob("*.yaml")):  # every config built into root
         summaries[recipe_path.stem] = _config_summary(root, load_config(recipe_path))
@@ -103,13 +151,21 @@ def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: boo
     return manifest
 
 
-def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs: int, keep_dumps: bool) -> None:
+def _init_worker(parent_pid: int, lock: SharedLock, progress_queue) -> None:
+    """Start of every worker: die with the build, hold its lock, report progress on the queue."""
+    die_with_parent(parent_pid)
+    progress_queue.cancel_join_thread()  # progress is expendable: never wait on it at exit
+    _worker_state.update(lock=lock, progress_queue=progress_queue)
+
+
+def _run_parallel(config_path: str, temperatures: list[float], root: Path, jobs: int, keep_dumps: bool,
+                  lock: SharedLock) -> None:
+    # spawn, from this thread: the workers are this process's children (see buildsafe.die_with_parent)
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        progress_queue = manager.Queue()
-        futures = {
-            pool.submit(build_temperature, config_path, t, str(root), keep_dumps, progress_queue): t for t in temperatures
-        }
+    progress_queue = context.Queue()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(os.getpid(), lock, progress_queue)) as pool:
+        futures = {pool.submit(build_temperature, config_path, t, str(root), keep_dumps): t for t in temperatures}
         bars = {
             t: tqdm(total=1, desc=f"{trajectory_id(t)}", unit="frame", position=k, leave=True)
             for k, t in enumerate(temperatures)
