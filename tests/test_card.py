@@ -93,6 +93,7 @@ def test_built_card_header_matches_the_data(mini_dataset, tmp_path):
     """The YAML header of the built mini dataset against its parquet shards, and against the
     split sizes ``datasets`` itself records when it prepares them."""
     from datasets import Features
+
     from gnnbench.load.install import install
 
     data = DatasetCard.load(mini_dataset / "README.md").data

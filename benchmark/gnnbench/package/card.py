@@ -108,9 +108,8 @@ def arrow_bytes(root: Path, files: list[str]) -> int:
 
 def dataset_infos(root: Path, summaries: dict[str, dict]):
     """``datasets.DatasetInfosDict`` of every card config: features and split sizes."""
-    from datasets.info import DatasetInfosDict
-
     from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
 
     infos = DatasetInfosDict()
     for config_name, (_, splits, schema) in card_configs(summaries).items():

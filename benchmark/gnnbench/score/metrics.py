@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..units import PS_PER_FS
+
 BOLTZMANN_EV_PER_K = 8.617343e-5  # LAMMPS metal units (force->boltz)
 MVV2E = 1.0364269e-4              # LAMMPS metal units: amu·(Å/ps)² -> eV (force->mvv2e)
-PS_PER_FS = 1e-3
 
 
 @dataclass(frozen=True)

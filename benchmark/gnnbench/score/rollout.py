@@ -42,6 +42,7 @@ from tqdm import tqdm
 from ..generate.config import BuildConfig
 from ..load.frames import NveWindow, SplitFrames
 from ..predict.submission import Submission, SubmissionOutputError
+from ..units import PS_PER_FS
 from .baselines import SUBMISSION, Baseline
 from .bootstrap import with_ci
 from .inputs import batch_inputs
@@ -144,7 +145,7 @@ def window_velocities(positions: np.ndarray, interval_fs: float, start_velocitie
     (LAMMPS) one, of the one-sided estimate 0.5 to 1 % below.
     """
     positions = np.asarray(positions, np.float64)
-    h_ps = interval_fs * 1e-3
+    h_ps = interval_fs * PS_PER_FS
     if len(positions) < 6:
         velocities = np.gradient(positions, h_ps, axis=0, edge_order=2) if len(positions) > 2 else np.zeros_like(positions)
     else:
@@ -274,7 +275,7 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
         context = f"{mode.value} rollout step {step} (t = {time_fs} fs), trajectories {names}"
         for r, (positions, velocities) in zip(live, stepper.step(live, stride_fs, context), strict=True):
             if velocities is None:
-                velocities = (positions - r.positions) / (stride_fs * 1e-3)
+                velocities = (positions - r.positions) / (stride_fs * PS_PER_FS)
             reason = _failure(positions, velocities, r, protocol, mass)
             if reason:
                 r.alive, r.failure = False, {"time_fs": float(time_fs), "reason": reason}

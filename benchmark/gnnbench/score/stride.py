@@ -21,10 +21,11 @@ from tqdm import tqdm
 
 from ..load.frames import SplitFrames, TargetKind
 from ..predict.submission import Submission, SubmissionOutputError
+from ..units import PS_PER_FS
 from .baselines import SUBMISSION, Baseline
 from .bootstrap import with_ci
 from .inputs import batch_inputs
-from .metrics import PS_PER_FS, anchor_mae, anchor_mse, mean, root_mean, skill
+from .metrics import anchor_mae, anchor_mse, mean, root_mean, skill
 from .verlet import VerletEam
 
 
