@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import yaml
+from matplotlib.figure import Figure
 from tabulate import tabulate
 
 from .baselines import STRIDE_BASELINES, SUBMISSION, Baseline
@@ -229,14 +230,20 @@ def _errorbar(ax, xs, entries, key, style, label):
     ax.errorbar(xs, v, yerr=[np.nan_to_num(v - lo), np.nan_to_num(hi - v)], fmt=style, capsize=2, label=label, markersize=4)
 
 
-def plot_error_vs_dt(scores: dict, path: Path, plt) -> Path | None:
+def _subplots(rows: int, cols: int, figsize: tuple[float, float], squeeze: bool = False):
+    """(figure, axes) drawn with matplotlib's object-oriented Figure: no pyplot, no backend selected."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, cols, squeeze=squeeze)
+
+
+def plot_error_vs_dt(scores: dict, path: Path) -> Path | None:
     """RMSE against Δt with CI error bars: rows = target kind, columns = split."""
     name = scores["submission"]["name"]
     panels = [(kind, split, r) for kind, by_split in scores["stride_accuracy"].items() for split, r in by_split.items() if not r.get("failed")]
     if not panels:
         return None
     splits = sorted({p[1] for p in panels}, key=lambda s: s != "test")
-    fig, axes = plt.subplots(2, len(splits), figsize=(5.8 * len(splits), 8.4), squeeze=False)
+    fig, axes = _subplots(2, len(splits), figsize=(5.8 * len(splits), 8.4), squeeze=False)
     for kind, split, result in panels:
         ax = axes[0 if kind == "nve" else 1][splits.index(split)]
         dts = result["dt_fs"]
@@ -249,7 +256,6 @@ def plot_error_vs_dt(scores: dict, path: Path, plt) -> Path | None:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -259,14 +265,14 @@ def _rollout_models(scores: dict):
             yield mode, result, {k: m for k, m in result["models"].items() if not m.get("failed")}
 
 
-def plot_rollout_summary(scores: dict, path: Path, plt) -> Path | None:
+def plot_rollout_summary(scores: dict, path: Path) -> Path | None:
     """Each mode's aggregates per model, as bars with CI error bars."""
     modes = list(_rollout_models(scores))
     if not modes:
         return None
     name = scores["submission"]["name"]
     n_cols = max(len(AGGREGATES[RolloutMode(mode)]) for mode, _, _ in modes)
-    fig, axes = plt.subplots(len(modes), n_cols, figsize=(2.6 * n_cols, 3.2 * len(modes)), squeeze=False)
+    fig, axes = _subplots(len(modes), n_cols, figsize=(2.6 * n_cols, 3.2 * len(modes)), squeeze=False)
     for row, (mode, _, models) in enumerate(modes):
         for col, aggregate in enumerate(AGGREGATES[RolloutMode(mode)]):
             ax, key = axes[row][col], aggregate.key
@@ -284,7 +290,6 @@ def plot_rollout_summary(scores: dict, path: Path, plt) -> Path | None:
             axes[row][col].axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -293,16 +298,16 @@ def _chosen_trajectories(per_trajectory: dict) -> list[str]:
     return [names[0], names[len(names) // 2], names[-1]] if len(names) > 3 else names
 
 
-def plot_rollout_curves(scores: dict, out_dir: Path, plt) -> list[Path]:
+def plot_rollout_curves(scores: dict, out_dir: Path) -> list[Path]:
     """rdf.png, msd.png, thermo.png: MD against the submission and the Verlet baselines on three trajectories per mode."""
     modes = list(_rollout_models(scores))
     if not modes:
         return []
     name = scores["submission"]["name"]
     paths = []
-    figures = {"rdf": plt.subplots(len(modes), 3, figsize=(15, 3.8 * len(modes)), squeeze=False),
-               "msd": plt.subplots(len(modes), 3, figsize=(15, 3.6 * len(modes)), squeeze=False),
-               "thermo": plt.subplots(len(modes), 3, figsize=(15, 3.6 * len(modes)), squeeze=False)}
+    figures = {"rdf": _subplots(len(modes), 3, figsize=(15, 3.8 * len(modes)), squeeze=False),
+               "msd": _subplots(len(modes), 3, figsize=(15, 3.6 * len(modes)), squeeze=False),
+               "thermo": _subplots(len(modes), 3, figsize=(15, 3.6 * len(modes)), squeeze=False)}
     for row, (mode, result, models) in enumerate(modes):
         reference = result["reference"]
         for col, trajectory in enumerate(_chosen_trajectories(reference)):
@@ -334,18 +339,12 @@ def plot_rollout_curves(scores: dict, out_dir: Path, plt) -> list[Path]:
         fig.tight_layout()
         paths.append(out_dir / f"{key}.png")
         fig.savefig(paths[-1], dpi=90)
-        plt.close(fig)
     return paths
 
 
 def plot_all(scores: dict, out_dir: Path) -> list[Path]:
     """error_vs_dt.png, and with rollouts rollout_summary.png, rdf.png, msd.png, thermo.png."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [plot_error_vs_dt(scores, out_dir / "error_vs_dt.png", plt), plot_rollout_summary(scores, out_dir / "rollout_summary.png", plt)]
-    paths += plot_rollout_curves(scores, out_dir, plt)
+    paths = [plot_error_vs_dt(scores, out_dir / "error_vs_dt.png"), plot_rollout_summary(scores, out_dir / "rollout_summary.png")]
+    paths += plot_rollout_curves(scores, out_dir)
     return [p for p in paths if p is not None]
