@@ -60,8 +60,22 @@ def validate_scores(scores: dict) -> None:
     jsonschema.Draft202012Validator(yaml.safe_load(SCHEMA_PATH.read_text())).validate(scores)
 
 
+TEXT_MAX_CHARS = 2000  # the schema's cap on a free-text field ($defs/text): a model's error message can be any length
+
+
+def _cap_text(value):
+    """Copy with every string over TEXT_MAX_CHARS cut (a submission's metadata is left as it is: it must match its file)."""
+    if isinstance(value, dict):
+        return {k: v if k == "metadata" else _cap_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cap_text(v) for v in value]
+    if isinstance(value, str) and len(value) > TEXT_MAX_CHARS:
+        return value[:TEXT_MAX_CHARS - 40] + f"… ({len(value) - TEXT_MAX_CHARS + 40} more characters)"
+    return value
+
+
 def write_scores(scores: dict, path: Path) -> dict:
-    scores = _clean(scores)
+    scores = _cap_text(_clean(scores))
     validate_scores(scores)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
