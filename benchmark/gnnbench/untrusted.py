@@ -46,6 +46,12 @@ def short(text: object, limit: int = MESSAGE_MAX_CHARS) -> str:
     return f"{one_line[:limit]}… ({len(one_line) - limit} more characters)"
 
 
+def schema_message(err) -> str:
+    """A jsonschema error's message with the offending value quoted short ("'AAA… (99990 more characters)' is too long")."""
+    quoted = repr(err.instance)
+    return short(err.message.replace(quoted, short(quoted, 60)) if len(quoted) > 60 else err.message, 200)
+
+
 def shown_name(name: str) -> str:
     """A folder name as messages and generated files show it: itself if it is safe, else its cut ``repr``."""
     return name if SAFE_NAME.match(name) else short(repr(name), 80)

@@ -7,7 +7,11 @@ metadata, with ``submission_sha256`` pinning the bytes. The scorer's built-in Ve
 
 Checks, in order; each failure is one line naming the file and the problem:
 
+0. The folder is a real directory (not a symbolic link) whose name matches the metadata ``name``
+   pattern (``gnnbench.untrusted.SAFE_NAME``); any other name is shown only as its escaped ``repr``.
 1. ``metadata.yaml`` follows the strict metadata schema, and its ``name`` is the folder's name.
+   ``baseline: true`` is refused unless the name is one of the suite's own baselines
+   (``SUITE_BASELINE_ENTRIES``, a list in code): the leaderboard's "baseline" kind cannot be claimed.
 2. The model: ``submission.pt`` is a TorchScript archive (checked without unpickling) whose
    sha256 equals ``submission_sha256``, and is at most 5 MiB; or it is absent and
    ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256);
@@ -22,6 +26,8 @@ Checks, in order; each failure is one line naming the file and the problem:
    rollout number must be reproduced (relative tolerance 1e-6; cost is machine-dependent and
    not compared). This is what maintainers run on a pull request: no number is taken on trust.
 
+Every file is read as untrusted input (:mod:`gnnbench.untrusted`): metadata.yaml at most 64 KiB
+with no YAML anchors or aliases, scores.json at most 16 MiB of strict JSON, every message short.
 Problems make the folder invalid; notes (e.g. errors the scorer recorded, such as a model that
 emitted NaN) are reported but are a legitimate part of a scored entry.
 """
@@ -29,7 +35,6 @@ emitted NaN) are reported but are a legitimate part of a scored entry.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import tempfile
 import urllib.request
@@ -42,8 +47,9 @@ from .. import DATASET_REPO, DATASET_VERSION
 from ..predict.export import builtin_baseline_sha256
 from ..predict.submission import SubmissionError, check_torchscript_archive, load_metadata, sha256_of
 from ..score import SCORER_VERSION
-from ..score.baselines import Baseline
+from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.report import validate_scores
+from ..untrusted import SCORES_MAX_BYTES, UntrustedInputError, folder_name_problem, load_json, read_capped, schema_message, short
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
 PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png")
@@ -58,6 +64,7 @@ class ValidationReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scores: dict | None = None  # the parsed scores.json, when it could be read
+    metadata: dict | None = None  # the validated metadata.yaml, when it could be read
 
     @property
     def ok(self) -> bool:
@@ -66,19 +73,26 @@ class ValidationReport:
 
 def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: bool = False,
                             rescore: bool = False) -> ValidationReport:
-    """Run checks 1–6 above on ``folder``; see the module docstring."""
+    """Run checks 0–6 above on ``folder``; see the module docstring."""
     folder = Path(folder)
     report = ValidationReport(folder)
-    if not folder.is_dir():
-        report.problems.append(f"{folder}: not a directory")
+    if folder.is_symlink() or not folder.is_dir():
+        report.problems.append(f"{short(folder)}: {'a symbolic link' if folder.is_symlink() else 'not a directory'}, not a submission folder")
+        return report
+    bad_name = folder_name_problem(folder)
+    if bad_name:
+        report.problems.append(bad_name)
         return report
     try:
-        metadata = load_metadata(folder / "metadata.yaml")
+        metadata = report.metadata = load_metadata(folder / "metadata.yaml")
     except SubmissionError as err:
         report.problems.append(str(err))
         return report
     if metadata["name"] != folder.name:
         report.problems.append(f"{folder / 'metadata.yaml'}: name {metadata['name']!r} differs from the folder name {folder.name!r}")
+    if metadata.get("baseline") and metadata["name"] not in SUITE_BASELINE_ENTRIES:
+        report.problems.append(f"{folder / 'metadata.yaml'}: baseline: true is kept for the suite's own baselines "
+                               f"({', '.join(SUITE_BASELINE_ENTRIES)}); remove it, a submission is listed as a learned model")
     _check_model(folder, metadata, fetch, report)
     scores = report.scores = _check_scores(folder, metadata, data_root, report)
     for plot in PLOTS:
@@ -96,6 +110,9 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
         report.notes.append(f"{folder.name}: built-in scorer baseline (no model file)")
         return
     url = metadata.get("submission_url")
+    if model.is_symlink():
+        report.problems.append(f"{model}: a symbolic link; the model must be a regular file")
+        return
     if not model.exists() and url and fetch:
         _fetch(url, model, expected, report)
     if model.exists():
@@ -112,9 +129,10 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
             report.problems.append(f"{model}: {size / 2**20:.1f} MiB is over the 5 MiB a repository file may have; "
                                    "host it and give submission_url in metadata.yaml")
         elif size > MAX_COMMITTED_BYTES:
-            report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (its submission_url is {url})")
+            report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (its submission_url is {short(url, 200)})")
     elif url:
-        report.notes.append(f"{model}: not in the folder; its submission_url is {url} (gnnbench validate --fetch downloads it and checks its sha256)")
+        report.notes.append(f"{model}: not in the folder; its submission_url is {short(url, 200)} "
+                            "(gnnbench validate --fetch downloads it and checks its sha256)")
     else:
         report.problems.append(f"{model}: missing, and metadata.yaml gives no submission_url")
 
@@ -142,19 +160,25 @@ def _fetch(url: str, target: Path, expected_sha256: str, report: ValidationRepor
 
 def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: ValidationReport) -> dict | None:
     path = folder / "scores.json"
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         report.problems.append(f"{path}: missing; run gnnbench score {folder}")
         return None
     try:
-        scores = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        report.problems.append(f"{path}: not valid JSON ({err})")
+        scores = load_json(read_capped(path, SCORES_MAX_BYTES))
+    except UntrustedInputError as err:
+        report.problems.append(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
         return None
     try:
         validate_scores(scores)
     except jsonschema.ValidationError as err:
-        where = "/".join(map(str, err.absolute_path)) or "(top level)"
-        report.problems.append(f"{path}: does not follow the scores schema at {where}: {err.message[:200]}")
+        while err.context:  # a oneOf/anyOf: the branch that got furthest says what is wrong
+            err = max(err.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+        where = short("/".join(map(str, err.absolute_path)) or "(top level)", 120)
+        report.problems.append(f"{path}: does not follow the scores schema at {where}: {schema_message(err)}")
+        return None
+    consistency = _inconsistencies(scores)
+    if consistency:
+        report.problems.append(f"{path}: {consistency}")
         return None
     if scores["scorer_version"] != SCORER_VERSION:
         report.problems.append(f"{path}: written by scorer {scores['scorer_version']}, the current scorer is {SCORER_VERSION}; rescore it")
@@ -181,8 +205,10 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
                          if key not in ADDED_AFTER_SCORING and scored["metadata"].get(key) != metadata.get(key))
         if changed:
             report.problems.append(f"{folder / 'metadata.yaml'}: changed after scoring ({', '.join(changed)}); rescore it")
-    for error in scores["errors"]:
-        report.notes.append(f"{path}: the scorer recorded: {error}")
+    for error in scores["errors"][:10]:
+        report.notes.append(f"{path}: the scorer recorded: {short(error)}")
+    if len(scores["errors"]) > 10:
+        report.notes.append(f"{path}: and {len(scores['errors']) - 10} more errors")
     if data_root is not None:
         from ..package.manifest import data_digest
 
@@ -191,6 +217,20 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
             report.problems.append(f"{path}: scored on dataset build {dataset['data_sha256'][:12]}…, "
                                    f"{Path(data_root) / 'manifest.json'} is {local[:12]}…")
     return scores
+
+
+def _inconsistencies(scores: dict) -> str | None:
+    """What the schema cannot say: every Δt a stride result lists has its numbers (None: all consistent)."""
+    for kind, by_split in scores["stride_accuracy"].items():
+        for split, result in by_split.items():
+            if result.get("failed"):
+                continue
+            listed = {str(dt) for dt in result["dt_fs"]}
+            for where, by_dt in [("overall", result["overall"]), *((f"per_temperature/{t}", d) for t, d in result["per_temperature"].items())]:
+                if set(by_dt) != listed:
+                    return (f"stride_accuracy/{kind}/{short(split, 40)}/{short(where, 60)} has Δt {short(sorted(by_dt), 80)}, "
+                            f"dt_fs lists {short(sorted(listed), 80)}")
+    return None
 
 
 def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport) -> None:

@@ -31,7 +31,7 @@ import jsonschema
 import torch
 import yaml
 
-from ..untrusted import METADATA_MAX_BYTES, UntrustedInputError, load_yaml, read_capped, short
+from ..untrusted import METADATA_MAX_BYTES, UntrustedInputError, load_yaml, read_capped, schema_message, short
 
 SCHEMA_PATH = Path(__file__).with_name("metadata.schema.yaml")
 
@@ -91,9 +91,9 @@ def load_metadata(path: Path) -> dict:
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(metadata), key=lambda e: list(e.path))
     if errors:
-        details = "; ".join(f"{short('/'.join(map(str, e.path)) or '(top level)', 80)}: {short(e.message, 200)}" for e in errors[:5])
-        more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
-        raise SubmissionError(f"{path}: does not follow the metadata schema: {details}{more}")
+        details = "; ".join(f"{short('/'.join(map(str, e.path)) or '(top level)', 60)}: {schema_message(e)}" for e in errors[:3])
+        more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+        raise SubmissionError(f"{path}: does not follow the metadata schema: {short(details, 400)}{more}")
     if metadata["rollout_stride_fs"] not in metadata["strides_fs"]:
         raise SubmissionError(f"{path}: rollout_stride_fs {metadata['rollout_stride_fs']} is not one of strides_fs")
     return metadata

@@ -6,6 +6,7 @@ Every number printed or plotted carries its 95 % bootstrap CI: "3.46e-04 ±1.6%"
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -55,9 +56,14 @@ def _clean(value, digits: int = DIGITS):
     return value
 
 
+@functools.lru_cache(maxsize=1)
+def _scores_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(yaml.safe_load(SCHEMA_PATH.read_text()))
+
+
 def validate_scores(scores: dict) -> None:
     """Raise jsonschema.ValidationError if ``scores`` breaks the scores.json schema."""
-    jsonschema.Draft202012Validator(yaml.safe_load(SCHEMA_PATH.read_text())).validate(scores)
+    _scores_validator().validate(scores)
 
 
 TEXT_MAX_CHARS = 2000  # the schema's cap on a free-text field ($defs/text): a model's error message can be any length
