@@ -14,7 +14,8 @@ Checks, in order; each failure is one line naming the file and the problem:
    (``SUITE_BASELINE_ENTRIES``, a list in code): the leaderboard's "baseline" kind cannot be claimed.
 2. The model: ``submission.pt`` is a TorchScript archive (checked without unpickling) whose
    sha256 equals ``submission_sha256``, and is at most 5 MiB; or it is absent and
-   ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256);
+   ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256: https
+   only, from a host with public addresses only, at most ``FETCH_MAX_BYTES``, nothing kept on a mismatch);
    or the folder is a built-in baseline.
 3. ``scores.json`` follows the scores schema; it was written by this scorer version
    (``SCORER_VERSION``) on this dataset revision (``DATASET_REPO`` ``DATASET_VERSION``) with
@@ -35,9 +36,14 @@ emitted NaN) are reported but are a legitimate part of a scored entry.
 from __future__ import annotations
 
 import hashlib
+import http.client
+import ipaddress
 import math
+import os
+import socket
+import ssl
 import tempfile
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,8 +78,9 @@ class ValidationReport:
 
 
 def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: bool = False,
-                            rescore: bool = False) -> ValidationReport:
-    """Run checks 0–6 above on ``folder``; see the module docstring."""
+                            rescore: bool = False, fetch_policy: FetchPolicy | None = None) -> ValidationReport:
+    """Run checks 0–6 above on ``folder``; see the module docstring. ``fetch_policy`` is for tests only
+    (the command line always uses the default: https to public addresses, at most FETCH_MAX_BYTES)."""
     folder = Path(folder)
     report = ValidationReport(folder)
     if folder.is_symlink() or not folder.is_dir():
@@ -93,7 +100,7 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
     if metadata.get("baseline") and metadata["name"] not in SUITE_BASELINE_ENTRIES:
         report.problems.append(f"{folder / 'metadata.yaml'}: baseline: true is kept for the suite's own baselines "
                                f"({', '.join(SUITE_BASELINE_ENTRIES)}); remove it, a submission is listed as a learned model")
-    _check_model(folder, metadata, fetch, report)
+    _check_model(folder, metadata, fetch, report, fetch_policy or FetchPolicy())
     scores = report.scores = _check_scores(folder, metadata, data_root, report)
     for plot in PLOTS:
         if not (folder / "plots" / plot).is_file():
@@ -103,7 +110,7 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
     return report
 
 
-def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport) -> None:
+def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport, policy: FetchPolicy) -> None:
     model = folder / "submission.pt"
     expected = metadata["submission_sha256"]
     if metadata["name"] in BUILTIN_BASELINES and metadata.get("baseline") and expected == builtin_baseline_sha256(metadata["name"]):
@@ -113,8 +120,12 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
     if model.is_symlink():
         report.problems.append(f"{model}: a symbolic link; the model must be a regular file")
         return
+    if url and urllib.parse.urlsplit(url).scheme not in policy.schemes:
+        report.problems.append(f"{folder / 'metadata.yaml'}: submission_url must be an {' or '.join(policy.schemes)} URL, "
+                               f"not {short(url, 100)} (validate --fetch downloads nothing else)")
+        return
     if not model.exists() and url and fetch:
-        _fetch(url, model, expected, report)
+        _fetch(url, model, expected, report, policy)
     if model.exists():
         try:
             check_torchscript_archive(model)
@@ -137,25 +148,126 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
         report.problems.append(f"{model}: missing, and metadata.yaml gives no submission_url")
 
 
-def _fetch(url: str, target: Path, expected_sha256: str, report: ValidationReport) -> None:
-    """Download ``url`` to ``target`` through a temporary file; keep it only if the sha256 matches."""
-    partial = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
+FETCH_MAX_BYTES = 2 * 2**30  # the most validate --fetch downloads (the committed limit is 5 MiB; hosted models are ~10 MB)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Where ``validate --fetch`` may download from. The defaults are the only policy the command line
+    uses; tests pass a looser one (a local http server) as an argument, which no submitter can set."""
+
+    schemes: tuple[str, ...] = ("https",)
+    allow_private_hosts: bool = False  # loopback, private, link-local, reserved, multicast, ...
+    max_bytes: int = FETCH_MAX_BYTES
+    max_redirects: int = 5
+    timeout_s: float = 60.0
+
+
+class FetchRefused(OSError):
+    """A download that validate --fetch will not make or keep."""
+
+
+def _connect_address(url: str, policy: FetchPolicy) -> tuple[urllib.parse.SplitResult, str]:
+    """(the parsed URL, the IP address to connect to), or FetchRefused: a scheme not in the policy, no host,
+    or a host that resolves to an address that is not public (every address it resolves to is checked)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in policy.schemes:
+        raise FetchRefused(f"only {' or '.join(policy.schemes)} URLs are fetched, not {short(parts.scheme or '(none)', 20)}")
+    if not parts.hostname:
+        raise FetchRefused("the URL has no host")
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as err:
+        raise FetchRefused(f"cannot resolve {short(parts.hostname, 100)} ({short(err, 100)})") from None
+    addresses = [info[4][0] for info in infos]
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        if not policy.allow_private_hosts and (not ip.is_global or ip.is_multicast):
+            raise FetchRefused(f"{short(parts.hostname, 100)} resolves to {ip}, a loopback, private, link-local or reserved address")
+    return parts, addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, not to whatever the name resolves to a moment later."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked address; the certificate is verified against the URL's host name."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float):
+        context = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address, self._tls = address, context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _download(url: str, out, policy: FetchPolicy) -> str:
+    """Stream ``url`` into the open file ``out`` (redirects followed, each hop checked); the sha256 of what was written."""
+    for _ in range(policy.max_redirects + 1):
+        parts, address = _connect_address(url, policy)
+        kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        connection = kind(parts.hostname, parts.port, address, policy.timeout_s)
+        try:
+            connection.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")),
+                               headers={"User-Agent": "gnnbench-validate", "Accept-Encoding": "identity"})
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                url = urllib.parse.urljoin(url, response.getheader("Location"))
+                continue
+            if response.status != 200:
+                raise FetchRefused(f"HTTP {response.status} {short(response.reason, 60)}")
+            declared = response.getheader("Content-Length")
+            if declared and declared.strip().isdigit() and int(declared) > policy.max_bytes:
+                raise FetchRefused(f"the server announces {int(declared)} bytes, over the {policy.max_bytes} bytes validate --fetch accepts")
+            digest, received = hashlib.sha256(), 0
+            while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if received > policy.max_bytes:
+                    raise FetchRefused(f"stopped after {policy.max_bytes} bytes, the most validate --fetch accepts")
                 digest.update(chunk)
                 out.write(chunk)
-    except OSError as err:
-        partial.unlink(missing_ok=True)
-        report.problems.append(f"{url}: download failed ({err})")
+            return digest.hexdigest()
+        finally:
+            connection.close()
+    raise FetchRefused(f"more than {policy.max_redirects} redirects")
+
+
+def _fetch(url: str, target: Path, expected_sha256: str, report: ValidationReport, policy: FetchPolicy) -> None:
+    """Download ``url`` to ``target`` through a new temporary file beside it; keep it only if the sha256 matches.
+
+    Only ``policy.schemes`` (https), only hosts that resolve to public addresses (checked again on every
+    redirect, and the connection made to the checked address), at most ``policy.max_bytes`` (the
+    announced Content-Length is checked first), hashed while it streams; nothing is kept on any failure."""
+    shown = short(url, 200)
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            sha256 = _download(url, out, policy)
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        Path(partial).unlink(missing_ok=True)
+        report.problems.append(f"{shown}: download {'refused' if isinstance(err, FetchRefused) else 'failed'} ({short(err, 200)}); nothing kept")
         return
-    if digest.hexdigest() != expected_sha256:
-        partial.unlink()
-        report.problems.append(f"{url}: downloaded file has sha256 {digest.hexdigest()}, metadata says {expected_sha256}; not kept")
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    if sha256 != expected_sha256:
+        Path(partial).unlink()
+        report.problems.append(f"{shown}: downloaded file has sha256 {sha256}, metadata says {expected_sha256}; not kept")
         return
-    partial.replace(target)
-    report.notes.append(f"{target}: downloaded from {url}, sha256 matches")
+    os.replace(partial, target)
+    report.notes.append(f"{target}: downloaded from {shown}, sha256 matches")
 
 
 def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: ValidationReport) -> dict | None:
