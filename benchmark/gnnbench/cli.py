@@ -136,6 +136,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 
     import yaml
 
+    from .package.manifest import CorruptDatasetError
     from .predict.submission import SubmissionError
     from .score.baselines import Baseline
     from .score.run import DatasetVersionError, ScoreOptions, ablation_table, builtin_model, load_model, resolve_submission_path, score
@@ -159,7 +160,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
                 scores = score(model, data_root, config_name, target, options)
             finally:
                 getattr(model, "close", lambda: None)()
-        except (SubmissionError, FileNotFoundError, DatasetVersionError) as err:
+        except (SubmissionError, FileNotFoundError, DatasetVersionError, CorruptDatasetError) as err:
             click.echo(f"error: {err}", err=True)
             failed = True
             continue

@@ -74,3 +74,21 @@ def tree(root: Path) -> dict[str, tuple[int, int]]:
 
 def changed(before: dict, after: dict) -> list[str]:
     return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+
+
+def fake_dataset(root: Path, config: str = "mini") -> Path:
+    """A dataset directory with a manifest and stand-in shards (random bytes): enough for everything the
+    scorer does before it reads a shard, which is where a corrupt or truncated shard must be caught."""
+    from gnnbench.package.manifest import write_manifest
+
+    files = [f"data/{config}/test-T0005K.parquet", f"data/{config}/test_temperature-T0050K.parquet",
+             f"data/{config}/nve_window/test-T0005K.parquet"]
+    for k, name in enumerate(files):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(os.urandom(20_000 + k))
+    (root / "recipes").mkdir(parents=True)
+    shutil.copy(REPO / "benchmark" / "gnnbench" / "configs" / "mini.yaml", root / "recipes" / f"{config}.yaml")
+    write_manifest(root, {config: {"splits": {"test": {"files": files[:1]}, "test_temperature": {"files": files[1:2]}},
+                                   "nve_window": {"test": {"files": files[2:]}}, "recipe": f"recipes/{config}.yaml",
+                                   "n_atoms": 256, "dt_fs": [1, 10]}})
+    return root

@@ -347,6 +347,7 @@ def _inconsistencies(scores: dict) -> str | None:
 
 def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport) -> None:
     """Score the folder again into a temporary directory and compare every accuracy and rollout number."""
+    from ..package.manifest import CorruptDatasetError
     from ..score.run import ScoreOptions, builtin_model, load_model, score
 
     if data_root is None:
@@ -358,6 +359,9 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
     try:
         with tempfile.TemporaryDirectory() as tmp:
             again = score(model, data_root, config_name, Path(tmp), ScoreOptions(cost=False, quiet=True))
+    except CorruptDatasetError as err:
+        report.problems.append(str(err))
+        return
     finally:
         getattr(model, "close", lambda: None)()
     differences = _differences(scores["stride_accuracy"], again["stride_accuracy"], "stride_accuracy")
