@@ -173,7 +173,7 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
     files = [link("metadata.yaml"), link("scores.json")]
     if (entry.folder / "README.md").is_file():
         files.append(link("README.md", "README.md (how it was trained)"))
-    if (entry.folder / "submission.pt").is_file():
+    if (entry.folder / "submission.pt").is_file() and not meta.get("submission_url"):  # committed; a hosted one is not in a checkout
         files.append(link("submission.pt", "submission.pt (the model)"))
     if meta.get("submission_url"):
         files.append(f'<a href="{html.escape(meta["submission_url"])}">submission.pt at its release URL</a>')
