@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from hostile_corpus import changed, copy_valid, tree
+from hostile_corpus import changed, copy_valid, fake_dataset, tree
 
 from gnnbench.cli import main
+from gnnbench.predict.submission import load_metadata
+from gnnbench.score import run as run_module
 from gnnbench.score.baselines import Baseline
 from gnnbench.score.outputs import OutputError, plan_outputs
 
@@ -69,3 +71,22 @@ def test_scoring_never_writes_into_another_submissions_folder(tmp_path):
     assert result.exit_code == 1 and "metadata.yaml: unreadable" in result.output
     assert changed(before, tree(tmp_path)) == ["s/gns-mini/metadata.yaml", "s/gns-mini/submission.pt"]  # only the test's own edits
     assert plan_outputs([mine], copy_valid(tmp_path / "copy", new_name="mine"), None)  # a copy of the same submission is fine
+
+
+def test_a_baseline_metadata_is_written_only_once_its_scoring_succeeded(tmp_path, monkeypatch):
+    root = fake_dataset(tmp_path / "al-eam")
+    shard = root / "data/mini/test-T0005K.parquet"
+    shard.write_bytes(shard.read_bytes()[:-1])
+    out = tmp_path / "out"
+    result = score_cli("--baseline", "verlet-eam-k4", "--data", str(root), "--out", str(out))
+    assert result.exit_code == 1 and "nothing was scored" in result.output and not out.exists()
+
+    def scored(model, data_root, config_name, target, options):  # a stand-in for a scoring run that succeeds
+        (target / "plots").mkdir(parents=True)
+        return {"errors": [], "submission": {"name": model.name, "metadata": model.metadata}}
+
+    monkeypatch.setattr(run_module, "score", scored)
+    result = score_cli("--baseline", "verlet-eam-k4", "--data", str(fake_dataset(tmp_path / "clean")), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert load_metadata(out / "metadata.yaml")["name"] == "verlet-eam-k4"
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.yaml", "plots"]

@@ -78,3 +78,15 @@ def test_the_scorer_refuses_a_corrupt_shard_and_writes_nothing(tmp_path):
     assert result.exit_code == 1
     assert "nothing was scored" in result.output and "test_temperature-T0050K.parquet: sha256" in result.output
     assert not (tmp_path / "out").exists() and changed(before, tree(tmp_path)) == [f"al-eam/{VERIFIED_CACHE}"]
+
+
+def test_a_flipped_byte_in_a_built_shard_stops_the_scorer(mini_copy, tmp_path):
+    """The same on the real mini dataset (slow tier: it needs the LAMMPS build)."""
+    verified = verify_config(mini_copy, "mini")
+    assert data_digest(mini_copy, verified) == data_digest(mini_copy)
+    flip_one_byte(mini_copy / "data/mini/test-T0005K.parquet", at=(mini_copy / "data/mini/test-T0005K.parquet").stat().st_size // 2)
+    folder = copy_valid(tmp_path / "submissions")
+    before = (folder / "scores.json").read_bytes()
+    result = score_cli(str(folder), "--data", str(mini_copy), "--config", "mini")
+    assert result.exit_code == 1 and "test-T0005K.parquet: sha256" in result.output and "differs from the manifest's" in result.output
+    assert (folder / "scores.json").read_bytes() == before
