@@ -184,6 +184,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool) -> None:
     """Check submission FOLDERS: metadata schema, checksum, scorer version and dataset revision of scores.json."""
     from .leaderboard.validate import validate_submission_dir
+    from .untrusted import short
 
     if rescore and data_root is None:
         raise click.UsageError("--rescore needs --data (the dataset to score on)")
@@ -194,7 +195,7 @@ def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: b
             click.echo(f"  note: {note}")
         for problem in report.problems:
             click.echo(f"  FAIL: {problem}", err=True)
-        click.echo(f"{'OK' if report.ok else 'INVALID'}: {folder}")
+        click.echo(f"{'OK' if report.ok else 'INVALID'}: {short(str(folder), 200)}")  # a folder's name may hold control characters
         failed += not report.ok
     if failed:
         click.echo(f"{failed} of {len(folders)} folder(s) invalid", err=True)

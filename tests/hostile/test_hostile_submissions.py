@@ -244,6 +244,13 @@ def test_validate_on_the_command_line_prints_one_short_line_per_problem(tmp_path
     assert "Traceback" not in result.output
 
 
+def test_a_folder_name_with_terminal_escapes_is_printed_escaped(tmp_path):
+    folder = copy_valid(tmp_path / "submissions")
+    folder = folder.rename(folder.with_name("\x1b]0;owned\x07\x1b[2J"))
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 1 and "\x1b" not in result.output and "\\x1b[2J" in result.output
+
+
 # -------------------------------------------------------------------------- the leaderboard, contained
 
 @pytest.fixture(scope="module")
