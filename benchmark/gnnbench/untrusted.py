@@ -30,6 +30,8 @@ import yaml
 
 METADATA_MAX_BYTES = 64 * 1024         # metadata.yaml: the committed ones are about 1 KB
 SCORES_MAX_BYTES = 16 * 1024 * 1024    # scores.json: the committed ones are about 1.1 MB on mini
+SCORES_MAX_VALUES = 1_000_000          # JSON values in scores.json: the committed ones hold ~73 000 (full: ~150 000); the
+                                       # schema check costs ~20 µs a value, so 16 MiB of "0," would take minutes
 MESSAGE_MAX_CHARS = 300                # text of a submission echoed in one message
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # a submission folder; the metadata schema's name pattern
 
@@ -130,15 +132,26 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def load_json(data: bytes | str):
-    """Parse strict JSON from a submission (no NaN, Infinity or overflowing numbers). Raises
-    UntrustedInputError with a short message."""
+def load_json(data: bytes | str, max_values: int = SCORES_MAX_VALUES):
+    """Parse strict JSON from a submission (no NaN, Infinity or overflowing numbers, at most
+    ``max_values`` values in all). Raises UntrustedInputError with a short message."""
     try:
-        return json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
+        parsed = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         raise UntrustedInputError("not acceptable JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
         raise UntrustedInputError(f"not valid JSON ({short(err)})") from None
+    pending, seen = [parsed], 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > max_values:
+            raise UntrustedInputError(f"more than {max_values} JSON values; a scores.json holds far fewer")
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return parsed
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")  # inline syntax, HTML, table cells, GitHub math

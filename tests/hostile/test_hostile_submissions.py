@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 
 import jsonschema
 import pytest
@@ -196,6 +197,14 @@ def test_oversized_and_deeply_nested_scores_are_refused(tmp_path):
     assert "over the 16 MiB limit" in problems(folder)
     (folder / "scores.json").write_text("[" * 100_000 + "]" * 100_000)
     assert "nested too deeply" in problems(folder)
+
+
+def test_a_scores_json_of_millions_of_values_is_refused_before_the_schema_check(tmp_path):
+    folder = copy_valid(tmp_path / "submissions")
+    edit_scores(folder, lambda s: s["rollouts"]["nve"]["reference"]["T0005K"].update(rdf_md=[0] * (SCORES_MAX_BYTES // 4)))
+    started = time.perf_counter()
+    assert "scores.json: more than 1000000 JSON values" in problems(folder)
+    assert time.perf_counter() - started < 30  # the schema check alone would take minutes
 
 
 def test_free_text_in_scores_json_has_a_length_cap(tmp_path):
