@@ -141,6 +141,11 @@ def http_server(tmp_path):
     server.shutdown()
 
 
+# The command line fetches only https from public addresses; the local test server is http on 127.0.0.1,
+# so the download path is tested under a looser policy passed as an argument (no submitter can set it).
+LOCAL_TEST_SERVER = validate_module.FetchPolicy(schemes=("http",), allow_private_hosts=True)
+
+
 def test_validate_fetch_downloads_and_checks_the_sha256(tmp_path, http_server):
     served, base = http_server
     folder = copy_submission("gns-mini", tmp_path)
@@ -148,12 +153,12 @@ def test_validate_fetch_downloads_and_checks_the_sha256(tmp_path, http_server):
     (served / "bad.pt").write_bytes((served / "good.pt").read_bytes()[:-10])
 
     edit_yaml(folder / "metadata.yaml", lambda m: m.update(submission_url=f"{base}/bad.pt"))
-    report = validate_submission_dir(folder, fetch=True)
+    report = validate_submission_dir(folder, fetch=True, fetch_policy=LOCAL_TEST_SERVER)
     assert not report.ok and "not kept" in " ".join(report.problems)
-    assert not (folder / "submission.pt").exists() and not (folder / "submission.pt.part").exists()
+    assert not (folder / "submission.pt").exists() and not list(folder.glob("*.part")) and not list(folder.glob(".*"))  # nothing kept
 
     edit_yaml(folder / "metadata.yaml", lambda m: m.update(submission_url=f"{base}/good.pt"))
-    report = validate_submission_dir(folder, fetch=True)
+    report = validate_submission_dir(folder, fetch=True, fetch_policy=LOCAL_TEST_SERVER)
     assert report.ok, report.problems
     assert (folder / "submission.pt").read_bytes() == (served / "good.pt").read_bytes()
 

@@ -138,32 +138,34 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
     """
     import time
 
-    import yaml
-
+    from .package.manifest import CorruptDatasetError
     from .predict.submission import SubmissionError
     from .score.baselines import Baseline
-    from .score.run import DatasetVersionError, ScoreOptions, ablation_table, builtin_model, load_model, resolve_submission_path, score
+    from .score.outputs import OutputError, plan_outputs, write_metadata
+    from .score.run import DatasetVersionError, ScoreOptions, ablation_table, builtin_model, load_model, score
 
     if not submissions and not baseline:
         raise click.UsageError("give SUBMISSIONS or --baseline")
     options = ScoreOptions(rollouts=not no_rollouts, cost=not no_cost)
     started = time.perf_counter()
     results, failed = [], False
-    for path in submissions or [None]:
+    try:  # every output folder, checked before anything is loaded or written
+        targets = plan_outputs(list(submissions), out, Baseline(baseline.replace("-", "_")) if baseline else None)
+    except OutputError as err:
+        raise click.ClickException(str(err)) from None
+    for path, target in zip(submissions or [None], targets, strict=True):
         try:
             if baseline:
                 model = builtin_model(Baseline(baseline.replace("-", "_")), data_root, config_name)
-                target = Path(out) if out else Path(model.name)
-                target.mkdir(parents=True, exist_ok=True)
-                (target / "metadata.yaml").write_text(yaml.safe_dump(model.metadata, sort_keys=False, allow_unicode=True))
             else:
                 model = load_model(path, device=device, data_root=data_root, config_name=config_name)
-                target = (Path(out) / Path(path).stem) if out and len(submissions) > 1 else Path(out) if out else resolve_submission_path(path).parent
             try:
                 scores = score(model, data_root, config_name, target, options)
             finally:
                 getattr(model, "close", lambda: None)()
-        except (SubmissionError, FileNotFoundError, DatasetVersionError) as err:
+            if baseline:  # only once it is scored: a refused or failed run leaves no metadata.yaml behind
+                write_metadata(target, model.metadata)
+        except (SubmissionError, FileNotFoundError, DatasetVersionError, CorruptDatasetError) as err:
             click.echo(f"error: {err}", err=True)
             failed = True
             continue
@@ -186,6 +188,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool) -> None:
     """Check submission FOLDERS: metadata schema, checksum, scorer version and dataset revision of scores.json."""
     from .leaderboard.validate import validate_submission_dir
+    from .untrusted import short
 
     if rescore and data_root is None:
         raise click.UsageError("--rescore needs --data (the dataset to score on)")
@@ -196,7 +199,7 @@ def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: b
             click.echo(f"  note: {note}")
         for problem in report.problems:
             click.echo(f"  FAIL: {problem}", err=True)
-        click.echo(f"{'OK' if report.ok else 'INVALID'}: {folder}")
+        click.echo(f"{'OK' if report.ok else 'INVALID'}: {short(str(folder), 200)}")  # a folder's name may hold control characters
         failed += not report.ok
     if failed:
         click.echo(f"{failed} of {len(folders)} folder(s) invalid", err=True)

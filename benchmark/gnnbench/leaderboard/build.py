@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .entries import HEADLINE_SPLIT, SPLITS, collect_entries, group_entries, group_title, plot_filename, ranked
+from ..untrusted import short
+from .entries import (
+    HEADLINE_SPLIT,
+    SPLITS,
+    TABLES,
+    Entry,
+    collect_entries,
+    group_entries,
+    group_title,
+    plot_filename,
+    ranked,
+    split_caption,
+    table_cells,
+    verdict,
+)
 from .entry_page import render_entry_page
 from .markdown import render_markdown
 from .page import render_page
@@ -21,6 +35,8 @@ def render_leaderboard(submissions_dir: Path, out_dir: Path) -> tuple[dict[str, 
     """The leaderboard's files by path relative to ``out_dir``, the excluded folders with their
     problems, and the entry count. ``out_dir`` is needed for the entry pages' relative links."""
     entries, excluded = collect_entries(submissions_dir)
+    entries = [entry for entry in entries if _renders(entry, Path(out_dir), excluded)]
+    excluded = dict(sorted(excluded.items()))
     groups = group_entries(entries)
     files, figures = {}, {}
     for key, members in groups.items():
@@ -36,6 +52,23 @@ def render_leaderboard(submissions_dir: Path, out_dir: Path) -> tuple[dict[str, 
     files["README.md"] = render_markdown(groups, figures, excluded).encode()
     files["index.html"] = render_page(groups, figures, excluded).encode()
     return files, excluded, len(entries)
+
+
+def _renders(entry: Entry, out_dir: Path, excluded: dict[str, list[str]]) -> bool:
+    """Whether ``entry`` renders on its own; if not, it joins ``excluded`` with the reason.
+
+    A schema-valid scores.json can still hold what no table expects; one such file must cost its
+    own entry, not the whole leaderboard."""
+    try:
+        for split, columns in TABLES:
+            table_cells(entry, split, columns)
+            verdict(entry, [entry], split)
+            split_caption([entry], split)
+        render_entry_page(entry, [entry], out_dir / "entries")
+    except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as err:
+        excluded[entry.name] = [f"scores.json: cannot be shown on the leaderboard ({type(err).__name__}: {short(err, 200)})"]
+        return False
+    return True
 
 
 def _stale(out_dir: Path, files: dict[str, bytes]) -> list[Path]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..score import SCORER_VERSION
-from ..score.baselines import Baseline
+from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
+from ..untrusted import short, shown_name
 from .validate import validate_submission_dir
 
 HEADLINE_SPLIT = "test"
@@ -81,14 +82,17 @@ class Entry:
     name: str
     folder: Path
     scores: dict
+    folder_metadata: dict | None = None  # the folder's validated metadata.yaml
 
     @property
     def metadata(self) -> dict:
-        return self.scores["submission"]["metadata"]
+        """The validated metadata.yaml (scores.json holds the same, as scored, less a submission_url added later)."""
+        return self.folder_metadata if self.folder_metadata is not None else self.scores["submission"]["metadata"]
 
     @property
     def is_baseline(self) -> bool:
-        return bool(self.metadata.get("baseline"))
+        """One of the suite's own baselines: decided by the list in code, never by the submission's metadata."""
+        return self.name in SUITE_BASELINE_ENTRIES
 
     @property
     def group(self) -> tuple[str, str, str, str]:
@@ -182,15 +186,24 @@ class Entry:
         return " ".join(parts)
 
 
+MAX_PROBLEMS_SHOWN = 5  # per excluded folder, each cut to a short line
+
+
 def collect_entries(submissions_dir: Path) -> tuple[list[Entry], dict[str, list[str]]]:
-    """Valid entries under ``submissions_dir`` (sorted by name) and, per excluded folder, its problems."""
+    """Valid entries under ``submissions_dir`` (sorted by name) and, per excluded folder, its problems.
+
+    An excluded folder is keyed by its name as it may be shown (:func:`shown_name`: the ``repr`` of
+    a name outside the safe pattern), with at most MAX_PROBLEMS_SHOWN short problems."""
     entries, excluded = [], {}
     for folder in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
         report = validate_submission_dir(folder)
         if not report.ok:  # paths relative to the folder, so the text does not depend on where the repository is
-            excluded[folder.name] = [problem.replace(f"{folder}/", "") for problem in report.problems]
+            problems = [short(problem.replace(f"{folder}/", "")) for problem in report.problems[:MAX_PROBLEMS_SHOWN]]
+            if len(report.problems) > MAX_PROBLEMS_SHOWN:
+                problems.append(f"and {len(report.problems) - MAX_PROBLEMS_SHOWN} more")
+            excluded[shown_name(folder.name)] = problems
             continue
-        entries.append(Entry(folder.name, folder, report.scores))
+        entries.append(Entry(folder.name, folder, report.scores, report.metadata))
     return entries, excluded
 
 
@@ -246,25 +259,27 @@ def _dts(dts: list[int]) -> str:
     return (", ".join(map(str, dts[:-1])) + " and " if len(dts) > 1 else "") + f"{dts[-1]} fs"
 
 
-def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT) -> str:
-    """Plain words: at which of TABLE_DT_FS the entry loses to which baseline, on the same frames."""
+def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT, name=str) -> str:
+    """Plain words: at which of TABLE_DT_FS the entry loses to which baseline, on the same frames.
+
+    ``name`` formats an entry's name for where the text goes (Markdown passes its escaping)."""
     if entry.split(split) is None:
         return "stride accuracy failed; see its scores.json."
     baselines = baseline_rmse(entry, group, split)
     losses, wins, lost_everywhere = [], [], True
-    for name, by_dt in baselines.items():
+    for other, by_dt in baselines.items():
         mine = {dt: entry.rmse(split, dt) for dt in by_dt}
         lost = [dt for dt in by_dt if mine[dt] is not None and mine[dt] > by_dt[dt]]
         won = [dt for dt in by_dt if dt not in lost and mine[dt] is not None]
         lost_everywhere &= len(lost) == len(TABLE_DT_FS)
         if lost:
             numbers = ", ".join(f"{mine[dt]:.2e} vs {by_dt[dt]:.2e}" for dt in lost)
-            losses.append(f"to {name} at {_dts(lost)} ({numbers} Å)")
+            losses.append(f"to {name(other)} at {_dts(lost)} ({numbers} Å)")
         if won:
-            wins.append(f"{name} at {_dts(won)}")
+            wins.append(f"{name(other)} at {_dts(won)}")
     if losses and lost_everywhere:
         worst = min(baselines, key=lambda n: _baseline_order(n))
-        text = (f"**loses to every baseline at {_dts(list(TABLE_DT_FS))}**, {worst} included "
+        text = (f"**loses to every baseline at {_dts(list(TABLE_DT_FS))}**, {name(worst)} included "
                 f"({', '.join(f'{entry.rmse(split, dt):.2e} vs {baselines[worst][dt]:.2e}' for dt in TABLE_DT_FS)} Å).")
     elif losses:
         text = "**loses** " + "; ".join(losses) + ". It beats " + ("; ".join(wins) if wins else "none of them") + "."

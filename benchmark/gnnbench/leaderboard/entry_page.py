@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 
 from ..score.baselines import SUBMISSION, Baseline
@@ -123,15 +124,26 @@ def _metadata_rows(metadata: dict) -> list[list[str]]:
     return [[key, text(value)] for key, value in metadata.items()]
 
 
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")  # files of a submission folder a page links
+MAX_LINKED_FILES = 40  # of each kind (extra plots, rollout files): a folder cannot flood its page
+
+
 def plots_of(folder: Path) -> list[str]:
-    """The entry's plot files (relative to its folder): the scorer's fixed set first, then any other."""
-    found = sorted(p.name for p in (folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []
-    return [f"plots/{name}" for name in [*(p for p in PLOTS if p in found), *(p for p in found if p not in PLOTS)]]
+    """The entry's plot files (relative to its folder): the scorer's fixed set first, then any other
+    (plainly named regular files only, at most MAX_LINKED_FILES)."""
+    found = sorted(p.name for p in (folder / "plots").glob("*.png") if _linkable(p)) if (folder / "plots").is_dir() else []
+    others = [p for p in found if p not in PLOTS][:MAX_LINKED_FILES]
+    return [f"plots/{name}" for name in [*(p for p in PLOTS if p in found), *others]]
 
 
 def rollout_files_of(folder: Path) -> list[str]:
     """The rollout files committed with the entry (relative to its folder), by mode and trajectory."""
-    return sorted(p.relative_to(folder).as_posix() for p in folder.glob("rollouts/*/*.extxyz.gz"))
+    found = sorted(p.relative_to(folder).as_posix() for p in folder.glob("rollouts/*/*.extxyz.gz") if _linkable(p) and _linkable(p.parent))
+    return found[:MAX_LINKED_FILES]
+
+
+def _linkable(path: Path) -> bool:
+    return bool(FILE_NAME.match(path.name)) and not path.is_symlink()
 
 
 def reproduce_commands(entry: Entry) -> str:
@@ -161,7 +173,7 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
     files = [link("metadata.yaml"), link("scores.json")]
     if (entry.folder / "README.md").is_file():
         files.append(link("README.md", "README.md (how it was trained)"))
-    if (entry.folder / "submission.pt").is_file():
+    if (entry.folder / "submission.pt").is_file() and not meta.get("submission_url"):  # committed; a hosted one is not in a checkout
         files.append(link("submission.pt", "submission.pt (the model)"))
     if meta.get("submission_url"):
         files.append(f'<a href="{html.escape(meta["submission_url"])}">submission.pt at its release URL</a>')
@@ -170,7 +182,7 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
     kind = "baseline" if entry.is_baseline else "learned model"
     plots = "\n".join(f'<figure><img src="{html.escape(folder + "/" + p)}" alt="{html.escape(p)} of {html.escape(entry.name)}">'
                       f"<figcaption>{html.escape(p)}</figcaption></figure>" for p in plots_of(entry.folder))
-    readme = (entry.folder / "README.md").read_text() if (entry.folder / "README.md").is_file() else ""
+    readme = (entry.folder / "README.md").is_file()  # linked, never copied into the page
     body = [
         '<p><a href="../index.html">← leaderboard</a></p>',
         f"<h1>{html.escape(entry.name)}</h1>",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from ..untrusted import SAFE_NAME, md_escape
 from .entries import (
     COLUMNS,
     DATE_HEADER,
@@ -65,8 +66,8 @@ def render_markdown(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict]
             shown, constant = table_layout(entries, split, columns)
             rows = []
             for rank, entry in enumerate(ranked(entries, split), start=1):
-                cells = {key: text for key, text, _ in table_cells(entry, split, columns)}
-                cells["entry"] = f"[{entry.name}](../submissions/{entry.name}/)"
+                cells = {key: md_escape(text) for key, text, _ in table_cells(entry, split, columns)}
+                cells["entry"] = f"[{md_escape(entry.name)}](../submissions/{entry.name}/)"  # a safe name: SAFE_NAME
                 rows.append([rank] + [cells[key] for key in shown])
             parts.append(tabulate(rows, headers=["#", *shown.values()], tablefmt="github", disable_numparse=True) + "\n")
             if constant:
@@ -74,7 +75,7 @@ def render_markdown(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict]
             learned = [e for e in ranked(entries, split) if not e.is_baseline]
             if learned:
                 parts.append(f"Learned models against the baselines computed on the same frames (split `{split}`):\n")
-                parts.append("\n".join(f"- **{e.name}** {verdict(e, entries, split)}" for e in learned) + "\n")
+                parts.append("\n".join(f"- **{md_escape(e.name)}** {verdict(e, entries, split, name=md_escape)}" for e in learned) + "\n")
         parts.append(f"![RMSE of the per-atom displacement vector against Δt, split {HEADLINE_SPLIT}]({figures[key]['error_vs_dt']})\n")
     parts.append("## Column definitions\n")
     parts.append("\n".join(f"- **{c.header}**: {c.definition}." for c in COLUMNS)
@@ -82,5 +83,15 @@ def render_markdown(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict]
     if excluded:
         parts.append("## Not listed\n")
         parts.append("Folders under `submissions/` that `gnnbench validate` rejects:\n")
-        parts.append("\n".join(f"- `{name}`: {'; '.join(problems)}" for name, problems in excluded.items()) + "\n")
+        shown = list(excluded.items())[:MAX_EXCLUDED_SHOWN]
+        parts.append("\n".join(f"- {excluded_name(name)}: {md_escape('; '.join(problems))}" for name, problems in shown)
+                     + (f"\n- and {len(excluded) - len(shown)} more folders" if len(excluded) > len(shown) else "") + "\n")
     return "\n".join(parts)
+
+
+MAX_EXCLUDED_SHOWN = 50  # excluded folders listed by name; a flood of junk folders cannot grow the page without bound
+
+
+def excluded_name(name: str) -> str:
+    """An excluded folder's name in Markdown: in a code span if it is a safe name, else its repr, escaped."""
+    return f"`{name}`" if SAFE_NAME.match(name) else md_escape(name)

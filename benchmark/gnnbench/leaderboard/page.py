@@ -33,6 +33,7 @@ from .entries import (
     table_layout,
     verdict,
 )
+from .markdown import MAX_EXCLUDED_SHOWN
 from .plot import entry_page_link
 
 STYLE = """
@@ -240,8 +241,10 @@ def render_page(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict], ex
         f"<dt>{html.escape(c.header)}</dt><dd>{html.escape(c.definition)}.</dd>" for c in COLUMNS)
         + f"<dt>{DATE_HEADER['scored']}</dt><dd>UTC date the scorer wrote into the entry's scores.json.</dd></dl>")
     if excluded:
+        shown = list(excluded.items())[:MAX_EXCLUDED_SHOWN]
         body.append("<h2>Not listed</h2>\n<p>Folders under <code>submissions/</code> that <code>gnnbench validate</code> rejects:</p>\n<ul>"
-                    + "".join(f"<li><code>{html.escape(n)}</code>: {html.escape('; '.join(p))}</li>" for n, p in excluded.items())
+                    + "".join(f"<li><code>{html.escape(n)}</code>: {html.escape('; '.join(p))}</li>" for n, p in shown)
+                    + (f"<li>and {len(excluded) - len(shown)} more folders</li>" if len(excluded) > len(shown) else "")
                     + "</ul>")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

@@ -7,10 +7,15 @@ metadata, with ``submission_sha256`` pinning the bytes. The scorer's built-in Ve
 
 Checks, in order; each failure is one line naming the file and the problem:
 
+0. The folder is a real directory (not a symbolic link) whose name matches the metadata ``name``
+   pattern (``gnnbench.untrusted.SAFE_NAME``); any other name is shown only as its escaped ``repr``.
 1. ``metadata.yaml`` follows the strict metadata schema, and its ``name`` is the folder's name.
+   ``baseline: true`` is refused unless the name is one of the suite's own baselines
+   (``SUITE_BASELINE_ENTRIES``, a list in code): the leaderboard's "baseline" kind cannot be claimed.
 2. The model: ``submission.pt`` is a TorchScript archive (checked without unpickling) whose
    sha256 equals ``submission_sha256``, and is at most 5 MiB; or it is absent and
-   ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256);
+   ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256: https
+   only, from a host with public addresses only, at most ``FETCH_MAX_BYTES``, nothing kept on a mismatch);
    or the folder is a built-in baseline.
 3. ``scores.json`` follows the scores schema; it was written by this scorer version
    (``SCORER_VERSION``) on this dataset revision (``DATASET_REPO`` ``DATASET_VERSION``) with
@@ -22,6 +27,8 @@ Checks, in order; each failure is one line naming the file and the problem:
    rollout number must be reproduced (relative tolerance 1e-6; cost is machine-dependent and
    not compared). This is what maintainers run on a pull request: no number is taken on trust.
 
+Every file is read as untrusted input (:mod:`gnnbench.untrusted`): metadata.yaml at most 64 KiB
+with no YAML anchors or aliases, scores.json at most 16 MiB of strict JSON, every message short.
 Problems make the folder invalid; notes (e.g. errors the scorer recorded, such as a model that
 emitted NaN) are reported but are a legitimate part of a scored entry.
 """
@@ -29,10 +36,14 @@ emitted NaN) are reported but are a legitimate part of a scored entry.
 from __future__ import annotations
 
 import hashlib
-import json
+import http.client
+import ipaddress
 import math
+import os
+import socket
+import ssl
 import tempfile
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,8 +53,9 @@ from .. import DATASET_REPO, DATASET_VERSION
 from ..predict.export import builtin_baseline_sha256
 from ..predict.submission import SubmissionError, check_torchscript_archive, load_metadata, sha256_of
 from ..score import SCORER_VERSION
-from ..score.baselines import Baseline
+from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.report import validate_scores
+from ..untrusted import SCORES_MAX_BYTES, UntrustedInputError, folder_name_problem, load_json, read_capped, schema_message, short
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
 PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png")
@@ -58,6 +70,7 @@ class ValidationReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scores: dict | None = None  # the parsed scores.json, when it could be read
+    metadata: dict | None = None  # the validated metadata.yaml, when it could be read
 
     @property
     def ok(self) -> bool:
@@ -65,21 +78,29 @@ class ValidationReport:
 
 
 def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: bool = False,
-                            rescore: bool = False) -> ValidationReport:
-    """Run checks 1–6 above on ``folder``; see the module docstring."""
+                            rescore: bool = False, fetch_policy: FetchPolicy | None = None) -> ValidationReport:
+    """Run checks 0–6 above on ``folder``; see the module docstring. ``fetch_policy`` is for tests only
+    (the command line always uses the default: https to public addresses, at most FETCH_MAX_BYTES)."""
     folder = Path(folder)
     report = ValidationReport(folder)
-    if not folder.is_dir():
-        report.problems.append(f"{folder}: not a directory")
+    if folder.is_symlink() or not folder.is_dir():
+        report.problems.append(f"{short(folder)}: {'a symbolic link' if folder.is_symlink() else 'not a directory'}, not a submission folder")
+        return report
+    bad_name = folder_name_problem(folder)
+    if bad_name:
+        report.problems.append(bad_name)
         return report
     try:
-        metadata = load_metadata(folder / "metadata.yaml")
+        metadata = report.metadata = load_metadata(folder / "metadata.yaml")
     except SubmissionError as err:
         report.problems.append(str(err))
         return report
     if metadata["name"] != folder.name:
         report.problems.append(f"{folder / 'metadata.yaml'}: name {metadata['name']!r} differs from the folder name {folder.name!r}")
-    _check_model(folder, metadata, fetch, report)
+    if metadata.get("baseline") and metadata["name"] not in SUITE_BASELINE_ENTRIES:
+        report.problems.append(f"{folder / 'metadata.yaml'}: baseline: true is kept for the suite's own baselines "
+                               f"({', '.join(SUITE_BASELINE_ENTRIES)}); remove it, a submission is listed as a learned model")
+    _check_model(folder, metadata, fetch, report, fetch_policy or FetchPolicy())
     scores = report.scores = _check_scores(folder, metadata, data_root, report)
     for plot in PLOTS:
         if not (folder / "plots" / plot).is_file():
@@ -89,15 +110,22 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
     return report
 
 
-def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport) -> None:
+def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport, policy: FetchPolicy) -> None:
     model = folder / "submission.pt"
     expected = metadata["submission_sha256"]
     if metadata["name"] in BUILTIN_BASELINES and metadata.get("baseline") and expected == builtin_baseline_sha256(metadata["name"]):
         report.notes.append(f"{folder.name}: built-in scorer baseline (no model file)")
         return
     url = metadata.get("submission_url")
+    if model.is_symlink():
+        report.problems.append(f"{model}: a symbolic link; the model must be a regular file")
+        return
+    if url and urllib.parse.urlsplit(url).scheme not in policy.schemes:
+        report.problems.append(f"{folder / 'metadata.yaml'}: submission_url must be an {' or '.join(policy.schemes)} URL, "
+                               f"not {short(url, 100)} (validate --fetch downloads nothing else)")
+        return
     if not model.exists() and url and fetch:
-        _fetch(url, model, expected, report)
+        _fetch(url, model, expected, report, policy)
     if model.exists():
         try:
             check_torchscript_archive(model)
@@ -112,49 +140,157 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
             report.problems.append(f"{model}: {size / 2**20:.1f} MiB is over the 5 MiB a repository file may have; "
                                    "host it and give submission_url in metadata.yaml")
         elif size > MAX_COMMITTED_BYTES:
-            report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (its submission_url is {url})")
+            report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (its submission_url is {short(url, 200)})")
     elif url:
-        report.notes.append(f"{model}: not in the folder; its submission_url is {url} (gnnbench validate --fetch downloads it and checks its sha256)")
+        report.notes.append(f"{model}: not in the folder; its submission_url is {short(url, 200)} "
+                            "(gnnbench validate --fetch downloads it and checks its sha256)")
     else:
         report.problems.append(f"{model}: missing, and metadata.yaml gives no submission_url")
 
 
-def _fetch(url: str, target: Path, expected_sha256: str, report: ValidationReport) -> None:
-    """Download ``url`` to ``target`` through a temporary file; keep it only if the sha256 matches."""
-    partial = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
+FETCH_MAX_BYTES = 2 * 2**30  # the most validate --fetch downloads (the committed limit is 5 MiB; hosted models are ~10 MB)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Where ``validate --fetch`` may download from. The defaults are the only policy the command line
+    uses; tests pass a looser one (a local http server) as an argument, which no submitter can set."""
+
+    schemes: tuple[str, ...] = ("https",)
+    allow_private_hosts: bool = False  # loopback, private, link-local, reserved, multicast, ...
+    max_bytes: int = FETCH_MAX_BYTES
+    max_redirects: int = 5
+    timeout_s: float = 60.0
+
+
+class FetchRefused(OSError):
+    """A download that validate --fetch will not make or keep."""
+
+
+def _connect_address(url: str, policy: FetchPolicy) -> tuple[urllib.parse.SplitResult, str]:
+    """(the parsed URL, the IP address to connect to), or FetchRefused: a scheme not in the policy, no host,
+    or a host that resolves to an address that is not public (every address it resolves to is checked)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in policy.schemes:
+        raise FetchRefused(f"only {' or '.join(policy.schemes)} URLs are fetched, not {short(parts.scheme or '(none)', 20)}")
+    if not parts.hostname:
+        raise FetchRefused("the URL has no host")
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as err:
+        raise FetchRefused(f"cannot resolve {short(parts.hostname, 100)} ({short(err, 100)})") from None
+    addresses = [info[4][0] for info in infos]
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        if not policy.allow_private_hosts and (not ip.is_global or ip.is_multicast):
+            raise FetchRefused(f"{short(parts.hostname, 100)} resolves to {ip}, a loopback, private, link-local or reserved address")
+    return parts, addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, not to whatever the name resolves to a moment later."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked address; the certificate is verified against the URL's host name."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float):
+        context = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address, self._tls = address, context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _download(url: str, out, policy: FetchPolicy) -> str:
+    """Stream ``url`` into the open file ``out`` (redirects followed, each hop checked); the sha256 of what was written."""
+    for _ in range(policy.max_redirects + 1):
+        parts, address = _connect_address(url, policy)
+        kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        connection = kind(parts.hostname, parts.port, address, policy.timeout_s)
+        try:
+            connection.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")),
+                               headers={"User-Agent": "gnnbench-validate", "Accept-Encoding": "identity"})
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                url = urllib.parse.urljoin(url, response.getheader("Location"))
+                continue
+            if response.status != 200:
+                raise FetchRefused(f"HTTP {response.status} {short(response.reason, 60)}")
+            declared = response.getheader("Content-Length")
+            if declared and declared.strip().isdigit() and int(declared) > policy.max_bytes:
+                raise FetchRefused(f"the server announces {int(declared)} bytes, over the {policy.max_bytes} bytes validate --fetch accepts")
+            digest, received = hashlib.sha256(), 0
+            while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if received > policy.max_bytes:
+                    raise FetchRefused(f"stopped after {policy.max_bytes} bytes, the most validate --fetch accepts")
                 digest.update(chunk)
                 out.write(chunk)
-    except OSError as err:
-        partial.unlink(missing_ok=True)
-        report.problems.append(f"{url}: download failed ({err})")
+            return digest.hexdigest()
+        finally:
+            connection.close()
+    raise FetchRefused(f"more than {policy.max_redirects} redirects")
+
+
+def _fetch(url: str, target: Path, expected_sha256: str, report: ValidationReport, policy: FetchPolicy) -> None:
+    """Download ``url`` to ``target`` through a new temporary file beside it; keep it only if the sha256 matches.
+
+    Only ``policy.schemes`` (https), only hosts that resolve to public addresses (checked again on every
+    redirect, and the connection made to the checked address), at most ``policy.max_bytes`` (the
+    announced Content-Length is checked first), hashed while it streams; nothing is kept on any failure."""
+    shown = short(url, 200)
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            sha256 = _download(url, out, policy)
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        Path(partial).unlink(missing_ok=True)
+        report.problems.append(f"{shown}: download {'refused' if isinstance(err, FetchRefused) else 'failed'} ({short(err, 200)}); nothing kept")
         return
-    if digest.hexdigest() != expected_sha256:
-        partial.unlink()
-        report.problems.append(f"{url}: downloaded file has sha256 {digest.hexdigest()}, metadata says {expected_sha256}; not kept")
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    if sha256 != expected_sha256:
+        Path(partial).unlink()
+        report.problems.append(f"{shown}: downloaded file has sha256 {sha256}, metadata says {expected_sha256}; not kept")
         return
-    partial.replace(target)
-    report.notes.append(f"{target}: downloaded from {url}, sha256 matches")
+    os.replace(partial, target)
+    report.notes.append(f"{target}: downloaded from {shown}, sha256 matches")
 
 
 def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: ValidationReport) -> dict | None:
     path = folder / "scores.json"
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         report.problems.append(f"{path}: missing; run gnnbench score {folder}")
         return None
     try:
-        scores = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        report.problems.append(f"{path}: not valid JSON ({err})")
+        scores = load_json(read_capped(path, SCORES_MAX_BYTES))
+    except UntrustedInputError as err:
+        report.problems.append(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
         return None
     try:
         validate_scores(scores)
     except jsonschema.ValidationError as err:
-        where = "/".join(map(str, err.absolute_path)) or "(top level)"
-        report.problems.append(f"{path}: does not follow the scores schema at {where}: {err.message[:200]}")
+        while err.context:  # a oneOf/anyOf: the branch that got furthest says what is wrong
+            err = max(err.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+        where = short("/".join(map(str, err.absolute_path)) or "(top level)", 120)
+        report.problems.append(f"{path}: does not follow the scores schema at {where}: {schema_message(err)}")
+        return None
+    consistency = _inconsistencies(scores)
+    if consistency:
+        report.problems.append(f"{path}: {consistency}")
         return None
     if scores["scorer_version"] != SCORER_VERSION:
         report.problems.append(f"{path}: written by scorer {scores['scorer_version']}, the current scorer is {SCORER_VERSION}; rescore it")
@@ -181,8 +317,10 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
                          if key not in ADDED_AFTER_SCORING and scored["metadata"].get(key) != metadata.get(key))
         if changed:
             report.problems.append(f"{folder / 'metadata.yaml'}: changed after scoring ({', '.join(changed)}); rescore it")
-    for error in scores["errors"]:
-        report.notes.append(f"{path}: the scorer recorded: {error}")
+    for error in scores["errors"][:10]:
+        report.notes.append(f"{path}: the scorer recorded: {short(error)}")
+    if len(scores["errors"]) > 10:
+        report.notes.append(f"{path}: and {len(scores['errors']) - 10} more errors")
     if data_root is not None:
         from ..package.manifest import data_digest
 
@@ -193,8 +331,23 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
     return scores
 
 
+def _inconsistencies(scores: dict) -> str | None:
+    """What the schema cannot say: every Δt a stride result lists has its numbers (None: all consistent)."""
+    for kind, by_split in scores["stride_accuracy"].items():
+        for split, result in by_split.items():
+            if result.get("failed"):
+                continue
+            listed = {str(dt) for dt in result["dt_fs"]}
+            for where, by_dt in [("overall", result["overall"]), *((f"per_temperature/{t}", d) for t, d in result["per_temperature"].items())]:
+                if set(by_dt) != listed:
+                    return (f"stride_accuracy/{kind}/{short(split, 40)}/{short(where, 60)} has Δt {short(sorted(by_dt), 80)}, "
+                            f"dt_fs lists {short(sorted(listed), 80)}")
+    return None
+
+
 def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport) -> None:
     """Score the folder again into a temporary directory and compare every accuracy and rollout number."""
+    from ..package.manifest import CorruptDatasetError
     from ..score.run import ScoreOptions, builtin_model, load_model, score
 
     if data_root is None:
@@ -206,6 +359,9 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
     try:
         with tempfile.TemporaryDirectory() as tmp:
             again = score(model, data_root, config_name, Path(tmp), ScoreOptions(cost=False, quiet=True))
+    except CorruptDatasetError as err:
+        report.problems.append(str(err))
+        return
     finally:
         getattr(model, "close", lambda: None)()
     differences = _differences(scores["stride_accuracy"], again["stride_accuracy"], "stride_accuracy")

@@ -31,6 +31,8 @@ import jsonschema
 import torch
 import yaml
 
+from ..untrusted import METADATA_MAX_BYTES, UntrustedInputError, load_yaml, read_capped, schema_message, short
+
 SCHEMA_PATH = Path(__file__).with_name("metadata.schema.yaml")
 
 
@@ -74,19 +76,24 @@ def check_torchscript_archive(path: Path) -> None:
 
 
 def load_metadata(path: Path) -> dict:
-    """Read and validate ``metadata.yaml``; errors name the file and the offending key."""
+    """Read and validate ``metadata.yaml``; errors name the file and the offending key.
+
+    The file is untrusted (:mod:`gnnbench.untrusted`): at most ``METADATA_MAX_BYTES``, a regular
+    file, YAML without anchors or aliases; the errors quote at most a short line of it.
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         raise SubmissionError(f"{path}: missing; every submission needs a metadata.yaml beside submission.pt")
     try:
-        metadata = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise SubmissionError(f"{path}: not valid YAML ({err})") from None
+        metadata = load_yaml(read_capped(path, METADATA_MAX_BYTES))
+    except UntrustedInputError as err:
+        raise SubmissionError(f"{path}: {err}" if not str(err).startswith(str(path)) else str(err)) from None
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(metadata), key=lambda e: list(e.path))
     if errors:
-        details = "; ".join(f"{'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors)
-        raise SubmissionError(f"{path}: does not follow the metadata schema: {details}")
+        details = "; ".join(f"{short('/'.join(map(str, e.path)) or '(top level)', 60)}: {schema_message(e)}" for e in errors[:3])
+        more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+        raise SubmissionError(f"{path}: does not follow the metadata schema: {short(details, 400)}{more}")
     if metadata["rollout_stride_fs"] not in metadata["strides_fs"]:
         raise SubmissionError(f"{path}: rollout_stride_fs {metadata['rollout_stride_fs']} is not one of strides_fs")
     return metadata

@@ -64,6 +64,10 @@ _DESCRIPTIONS = {
                          "so it reproduces the NVE-branch targets (to storage precision) and shows the floor of the NPT-continuation targets",
 }
 
+# The suite's own baseline entries (submissions/<name>): the only folders the leaderboard lists as
+# kind "baseline". A list in code, not a metadata field: a submission cannot make itself one.
+SUITE_BASELINE_ENTRIES = tuple(b.entry_name for b in Baseline)
+
 # Which baselines each part of the report shows beside a submission.
 STRIDE_BASELINES = (Baseline.ZERO_DISPLACEMENT, Baseline.CONSTANT_VELOCITY, Baseline.VERLET_K1, Baseline.VERLET_K4, Baseline.VERLET_1FS)
 ROLLOUT_BASELINES = (Baseline.VERLET_K1, Baseline.VERLET_K4)

@@ -6,6 +6,7 @@ Every number printed or plotted carries its 95 % bootstrap CI: "3.46e-04 ±1.6%"
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -56,13 +57,32 @@ def _clean(value, digits: int = DIGITS):
     return value
 
 
+@functools.lru_cache(maxsize=1)
+def _scores_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(yaml.safe_load(SCHEMA_PATH.read_text()))
+
+
 def validate_scores(scores: dict) -> None:
     """Raise jsonschema.ValidationError if ``scores`` breaks the scores.json schema."""
-    jsonschema.Draft202012Validator(yaml.safe_load(SCHEMA_PATH.read_text())).validate(scores)
+    _scores_validator().validate(scores)
+
+
+TEXT_MAX_CHARS = 2000  # the schema's cap on a free-text field ($defs/text): a model's error message can be any length
+
+
+def _cap_text(value):
+    """Copy with every string over TEXT_MAX_CHARS cut (a submission's metadata is left as it is: it must match its file)."""
+    if isinstance(value, dict):
+        return {k: v if k == "metadata" else _cap_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cap_text(v) for v in value]
+    if isinstance(value, str) and len(value) > TEXT_MAX_CHARS:
+        return value[:TEXT_MAX_CHARS - 40] + f"… ({len(value) - TEXT_MAX_CHARS + 40} more characters)"
+    return value
 
 
 def write_scores(scores: dict, path: Path) -> dict:
-    scores = _clean(scores)
+    scores = _cap_text(_clean(scores))
     validate_scores(scores)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

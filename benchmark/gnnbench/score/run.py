@@ -17,7 +17,7 @@ import yaml
 from .. import DATASET_REPO, DATASET_VERSION
 from ..generate.config import load_config
 from ..load.frames import read_nve_windows, read_split
-from ..package.manifest import data_digest, read_manifest
+from ..package.manifest import data_digest, read_manifest, verify_config
 from ..package.splits import ROLLOUT_SPLITS
 from ..predict.submission import SubmissionOutputError, load_submission
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
@@ -100,13 +100,18 @@ def builtin_model(baseline: Baseline, data_root: Path, config_name: str) -> Verl
 
 def score(model, data_root: Path, config_name: str, out_dir: Path, options: ScoreOptions = ScoreOptions()) -> dict:
     """Score ``model`` on ``config_name`` of the dataset in ``data_root``; write ``scores.json``,
-    ``plots/`` and the submission's rollouts (``rollouts/<mode>/``) into ``out_dir``; return the scores."""
+    ``plots/`` and the submission's rollouts (``rollouts/<mode>/``) into ``out_dir``; return the scores.
+
+    The config's shards and recipe are checked against the dataset's manifest first
+    (:func:`verify_config`, cached by size and mtime): a corrupt or truncated file raises
+    CorruptDatasetError before anything is read or written."""
     started = time.perf_counter()
     data_root, out_dir = Path(data_root), Path(out_dir)
     manifest = read_manifest(data_root)
     if manifest.get("version") != DATASET_VERSION:
         raise DatasetVersionError(f"{data_root}: dataset version {manifest.get('version')}, scorer {SCORER_VERSION} needs {DATASET_VERSION}; "
                          f"rebuild it with gnnbench data build --config {config_name} --out {data_root}")
+    verified = verify_config(data_root, config_name)  # every shard and the recipe against the manifest, before any is read
     config = load_config(data_root / "recipes" / f"{config_name}.yaml")
     protocol = load_protocol(config_name)
     splits = {name: read_split(data_root, config_name, name) for name in ROLLOUT_SPLITS}
@@ -152,7 +157,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "schema_version": SCORES_SCHEMA_VERSION,
         "scorer_version": SCORER_VERSION,
         "dataset": {"name": manifest.get("dataset", DATASET_REPO), "version": manifest["version"], "config": config_name,
-                    "data_sha256": data_digest(data_root)},
+                    "data_sha256": data_digest(data_root, verified)},
         "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata,
                        **({"metadata_defaults": notes[0]} if getattr(model, "metadata_defaults", False) else {})},
         "hardware": hardware(model.device),

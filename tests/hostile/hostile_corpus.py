@@ -1,0 +1,94 @@
+"""The hostile-submission corpus: each attack of issue #11, generated into a temporary directory.
+
+Nothing hostile is committed: every input is written by the tests from the committed submissions
+(a valid folder to start from) and one of the functions here. Each test then asserts that the
+attack is refused or contained with a clear, short message, that nothing was written outside the
+directory the command was given, and that nothing was executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SUBMISSIONS = REPO / "submissions"
+VALID = "zero-displacement"  # a small valid entry (a committed TorchScript file, every plot) to start from
+MESSAGE_LIMIT = 600  # no problem line of validate may be longer (a path plus a short quote)
+
+
+def copy_valid(submissions: Path, name: str = VALID, new_name: str | None = None) -> Path:
+    """A copy of a committed submission under ``submissions/``, renamed (folder, metadata and scores) if
+    asked; a renamed copy is no longer one of the suite's baselines, so its ``baseline: true`` goes."""
+    target = submissions / (new_name or name)
+    shutil.copytree(SUBMISSIONS / name, target, ignore=shutil.ignore_patterns("rollouts"))
+    if new_name:
+        rename(target, new_name)
+        edit_metadata(target, lambda m: m.pop("baseline", None))
+    return target
+
+
+def rename(folder: Path, name: str) -> None:
+    """Give the copy its folder's name in metadata.yaml and scores.json, as its author would."""
+    edit_metadata(folder, lambda m: m.update(name=name))
+    edit_scores(folder, lambda s: s["submission"].update(name=name))
+
+
+def edit_metadata(folder: Path, change, scores_too: bool = True) -> None:
+    """Change metadata.yaml, and the metadata scores.json records (so only the change is under test)."""
+    metadata = yaml.safe_load((folder / "metadata.yaml").read_text())
+    change(metadata)
+    (folder / "metadata.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True))
+    if scores_too:
+        edit_scores(folder, lambda s: change(s["submission"]["metadata"]))
+
+
+def edit_scores(folder: Path, change) -> None:
+    scores = json.loads((folder / "scores.json").read_text())
+    change(scores)
+    (folder / "scores.json").write_text(json.dumps(scores, ensure_ascii=False))
+
+
+def billion_laughs() -> str:
+    """The classic YAML bomb: nine levels of nine aliases, about 1 KB that expands to 9⁹ strings."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, 9):
+        previous, current = chr(ord("a") + level - 1), chr(ord("a") + level)
+        lines.append(f"{current}: &{current} [" + ",".join([f"*{previous}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of every file under ``root``: what a command may not have touched."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            info = os.stat(path)
+            out[path.relative_to(root).as_posix()] = (info.st_size, info.st_mtime_ns)
+    return out
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+
+
+def fake_dataset(root: Path, config: str = "mini") -> Path:
+    """A dataset directory with a manifest and stand-in shards (random bytes): enough for everything the
+    scorer does before it reads a shard, which is where a corrupt or truncated shard must be caught."""
+    from gnnbench.package.manifest import write_manifest
+
+    files = [f"data/{config}/test-T0005K.parquet", f"data/{config}/test_temperature-T0050K.parquet",
+             f"data/{config}/nve_window/test-T0005K.parquet"]
+    for k, name in enumerate(files):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(os.urandom(20_000 + k))
+    (root / "recipes").mkdir(parents=True)
+    shutil.copy(REPO / "benchmark" / "gnnbench" / "configs" / "mini.yaml", root / "recipes" / f"{config}.yaml")
+    write_manifest(root, {config: {"splits": {"test": {"files": files[:1]}, "test_temperature": {"files": files[1:2]}},
+                                   "nve_window": {"test": {"files": files[2:]}}, "recipe": f"recipes/{config}.yaml",
+                                   "n_atoms": 256, "dt_fs": [1, 10]}})
+    return root
