@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from conftest import run_cli
-from gnnbench.leaderboard.validate import validate_submission_dir
+from gnnbench.leaderboard.validate import COST_TOLERANCE, _check_cost, validate_submission_dir
 from gnnbench.predict.export import trivial_metadata, write_submission
 from gnnbench.predict.sandbox import SandboxLimits, SandboxUnavailable, load_sandboxed
 from gnnbench.predict.submission import SubmissionError, SubmissionOutputError, load_submission, sha256_of
@@ -320,6 +320,23 @@ def test_a_single_graph_shortcut_does_not_make_it_cheap(tmp_path):
     assert cost["timed_on"] == "rollout calls" and cost["graphs_per_call"] == 4
     assert cost["seconds_per_stride"] >= slow > 10 * fast
     assert cost["us_per_atom_stride"] >= slow / (4 * 256) * 1e6
+
+
+def test_validate_rejects_a_speedup_that_the_re_timing_does_not_support(tmp_path):
+    def cost(speedup):
+        return {"submission": {"timed_on": "rollout calls", "device": "cpu"}, "speedup_vs_lammps": speedup, "hardware": {"cpu_model": "x"}}
+
+    from gnnbench.leaderboard.validate import ValidationReport
+
+    edited = ValidationReport(tmp_path)
+    _check_cost(tmp_path, cost(5000.0), cost(0.0646), False, edited)
+    assert "speed-up over LAMMPS 5e+03x, but it re-times at 0.0646x" in edited.problems[0]
+    honest = ValidationReport(tmp_path)
+    _check_cost(tmp_path, cost(0.0646 * COST_TOLERANCE * 0.9), cost(0.0646), False, honest)
+    assert honest.ok and "within a factor 2" in honest.notes[0]
+    old = ValidationReport(tmp_path)
+    _check_cost(tmp_path, {"submission": {"device": "cpu"}, "speedup_vs_lammps": 71.9}, cost(0.0068), False, old)
+    assert "timed on one graph per call" in old.problems[0]
 
 
 # --- no sandbox ---------------------------------------------------------------------------------------------

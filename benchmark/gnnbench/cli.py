@@ -209,8 +209,12 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
               help="built dataset directory: also check scores.json was made on this build (sha256 of its shards and recipes)")
 @click.option("--fetch", is_flag=True, help="download submission.pt from submission_url when it is not here, and check its sha256")
-@click.option("--rescore", is_flag=True, help="score again on --data and require every accuracy and rollout number to be reproduced")
-def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool) -> None:
+@click.option("--rescore", is_flag=True, help="score again on --data (in the sandbox) and require every accuracy and rollout number to be "
+              "reproduced, and the speed-up to agree with the re-timed one")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="device of --rescore")
+@sandbox_options
+def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool, device: str,
+                     trust_submission: bool, max_memory: float, call_timeout: float, submission_timeout: float) -> None:
     """Check submission FOLDERS: metadata schema, checksum, scorer version and dataset revision of scores.json."""
     from .leaderboard.validate import validate_submission_dir
 
@@ -218,7 +222,8 @@ def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: b
         raise click.UsageError("--rescore needs --data (the dataset to score on)")
     failed = 0
     for folder in folders:
-        report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore)
+        report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore, trust=trust_submission,
+                                         limits=_limits(max_memory, call_timeout, submission_timeout), device=device)
         for note in report.notes:
             click.echo(f"  note: {note}")
         for problem in report.problems:
