@@ -37,6 +37,7 @@ If bubblewrap cannot set the sandbox up on this machine (no user namespaces, for
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -67,6 +68,7 @@ from .worker import INPUT_NAMES, MAX_HEADER_BYTES, ProtocolError, arrays_from, c
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 GIB = 2**30
+PIPE_BYTES = 2**20  # Linux's default pipe-max-size for unprivileged processes
 __all__ = ["SandboxLimits", "SandboxUnavailable", "SandboxedSubmission", "load_sandboxed"]
 
 
@@ -130,7 +132,24 @@ def bwrap_command(bwrap: str, private: Path, device: str, threads: int, limits: 
              "--ro-bind", str(WORKER_SCRIPT), "/sandbox/worker.py", "--ro-bind", str(private / "submission.pt"), "/sandbox/submission.pt"]
     torch_root = str(Path(torch.__file__).resolve().parent.parent)
     env = ["--setenv", "PYTHONPATH", torch_root] if not _on_default_path(torch_root) else []
-    return args + env + ["--", sys.executable, "-s", "-B", "/sandbox/worker.py"]
+    return args + env + ["--", sys.executable, "-s", "-B", "-u", "/sandbox/worker.py"]  # -u: what it printed survives a crash
+
+
+def sandbox_problem(bwrap: str, private: Path, device: str = "cpu", threads: int = 1, limits: SandboxLimits | None = None) -> str | None:
+    """None if bwrap sets the sandbox up and runs this Python in it; else what went wrong.
+
+    The same command as the worker's, with an empty script instead of the worker: it tells a
+    machine where the sandbox cannot be set up from a submission that failed to load.
+    """
+    command = bwrap_command(bwrap, private, device, threads, limits or SandboxLimits())
+    command = command[:-1] + ["-c", "import sys"]  # the interpreter and its flags, without /sandbox/worker.py
+    try:
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return str(err)
+    if result.returncode == 0:
+        return None
+    return clean_text((result.stderr or result.stdout).decode("utf-8", "replace") or f"exit status {result.returncode}", 400)
 
 
 def _on_default_path(folder: str) -> bool:
@@ -257,6 +276,9 @@ class SandboxedSubmission:
     def _start_with(self, bwrap: str, why: str) -> dict:
         request_r, request_w = os.pipe()
         answer_r, answer_w = os.pipe()
+        for fd in (request_w, answer_w):  # a 16 × 256-atom call in one pipe's worth: fewer wake-ups per message
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
         config = {"submission": "/sandbox/submission.pt", "device": str(self.device), "threads": self.threads,
                   "fd_in": request_r, "fd_out": answer_w, "max_request_bytes": 1 << 30,
                   "rlimits": {"RLIMIT_AS": None if self.device.type == "cuda" else int(self.limits.memory_gib * GIB),
@@ -290,10 +312,10 @@ class SandboxedSubmission:
             raise _Died(f"the worker did not load the submission within {timeout:.1f} s ({limit})") from None
         except (_Died, ProtocolError) as err:
             status = self.kill("died while loading", grace_s=5.0)
-            output = self.log.last_lines()
-            if "bwrap:" in output or status == 1 and not output:
-                raise SandboxUnavailable(f"{bwrap}: {output or 'exit status 1'}") from None
-            raise _Died(f"the worker died while loading the submission ({status_text(status)}; {err}): {output}") from None
+            problem = sandbox_problem(bwrap, self.private, str(self.device), self.threads, self.limits)
+            if problem:  # bwrap itself fails here: not the submission's doing (whatever it printed)
+                raise SandboxUnavailable(f"{bwrap}: {problem}") from None
+            raise _Died(f"the worker died while loading the submission ({status_text(status)}; {err}): {self.log.last_lines()}") from None
         finally:
             self.used_s += time.perf_counter() - started
         if header.get("op") != "ready":
@@ -410,8 +432,11 @@ class SandboxedSubmission:
         self.nonce += 1
         timeout = min(self.limits.call_timeout_s, self._budget_left())
         limit_name = "--call-timeout" if timeout == self.limits.call_timeout_s else "--submission-timeout, all calls together"
-        request = encode({"op": "call", "nonce": self.nonce, "expected": {k: list(v) for k, v in expected.items()}},
-                         [inputs[name] for name in INPUT_NAMES])
+        # torch's thread count follows the scorer's, call by call: an in-process model runs with whatever the scorer
+        # has (LAMMPS, started before the first call, sets OpenMP's count to OMP_NUM_THREADS or 1)
+        self.ready["threads"] = torch.get_num_threads()
+        request = encode({"op": "call", "nonce": self.nonce, "threads": self.ready["threads"],
+                          "expected": {k: list(v) for k, v in expected.items()}}, [inputs[name] for name in INPUT_NAMES])
         max_payload = sum(8 * int(torch.Size(shape).numel()) for shape in expected.values())
         started = time.perf_counter()
         deadline = time.monotonic() + max(0.0, timeout)

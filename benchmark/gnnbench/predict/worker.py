@@ -235,6 +235,9 @@ def main(config: dict) -> int:
             return 0
         if request.get("op") == "quit":
             return 0
+        threads = request.get("threads")
+        if isinstance(threads, int) and threads > 0 and threads != torch.get_num_threads():
+            torch.set_num_threads(threads)  # the scorer's own count, as an in-process model would run with
         expected = {k: tuple(v) for k, v in request.get("expected", {}).items()}
         inputs = dict(zip(INPUT_NAMES, arrays, strict=True))
         try:
