@@ -49,6 +49,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,6 +241,8 @@ class SandboxedSubmission:
     threads: int = field(default_factory=torch.get_num_threads)
 
     def __post_init__(self) -> None:
+        # the private copy goes even when nobody calls close() (the worker dies with this process: --die-with-parent)
+        self._remove_private = weakref.finalize(self, shutil.rmtree, str(self.private), True)
         self.log = LogSink(self.limits.log_bytes)
         self.proc: subprocess.Popen | None = None
         self.bwrap: str | None = None
@@ -353,7 +356,7 @@ class SandboxedSubmission:
                 self.proc.wait(timeout=5)
             self.kill("closed")
         self.log.close()
-        shutil.rmtree(self.private, ignore_errors=True)
+        self._remove_private()
 
     def attach_log(self, path: Path) -> None:
         """Write the worker's output to ``path`` from now on (what it printed so far included)."""
