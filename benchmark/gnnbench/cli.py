@@ -22,6 +22,32 @@ no_progress_option = click.option("--no-progress", is_flag=True, expose_value=Fa
                                   help="no progress bars (the same as TQDM_DISABLE=1)")
 
 
+def sandbox_options(command):
+    """The sandbox's flags (gnnbench.predict.sandbox): limits, and the way out of it."""
+    from .predict.limits import SandboxLimits
+
+    defaults = SandboxLimits()
+    for option in reversed([
+        click.option("--trust-submission", is_flag=True,
+                     help="run the model in this process, unsandboxed and without limits (TorchScript can read and write your files): "
+                          "only for a model you trust, or where the sandbox cannot be set up"),
+        click.option("--max-memory", type=click.FloatRange(min=0.5), default=defaults.memory_gib, show_default=True,
+                     help="GiB of address space for the sandboxed model (its worker process)"),
+        click.option("--call-timeout", type=click.FloatRange(min=0.1), default=defaults.call_timeout_s, show_default=True,
+                     help="seconds one call of the model may take; then its worker is stopped and the call fails"),
+        click.option("--submission-timeout", type=click.FloatRange(min=1), default=defaults.submission_timeout_s, show_default=True,
+                     help="seconds all calls of one submission (and its worker starts) may take together"),
+    ]):
+        command = option(command)
+    return command
+
+
+def _limits(max_memory: float, call_timeout: float, submission_timeout: float):
+    from .predict.limits import SandboxLimits
+
+    return SandboxLimits(memory_gib=max_memory, call_timeout_s=call_timeout, submission_timeout_s=submission_timeout)
+
+
 @click.group()
 @click.version_option(package_name="gnnbench")
 def main() -> None:
@@ -129,12 +155,16 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 @click.option("--no-rollouts", is_flag=True, help="skip rollouts")
 @click.option("--no-cost", is_flag=True, help="skip the cost measurement")
 @click.option("--ablation-dt", type=int, default=10, show_default=True, help="Δt (fs) of the ablation table")
+@sandbox_options
 @no_progress_option
-def score_command(submissions, baseline, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt) -> None:
+def score_command(submissions, baseline, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt,
+                  trust_submission, max_memory, call_timeout, submission_timeout) -> None:
     """Score TorchScript SUBMISSIONS (submission.pt or its folder) on the al-eam test splits.
 
     Every submission is shown beside zero displacement, constant velocity and velocity-Verlet
     with the true EAM forces (k = 1, 4 and 1 fs sub-steps), on the same frames, with 95 % CIs.
+    Each submission runs in a sandboxed worker process (no network, no files but its own,
+    the limits below); what it prints goes to submission.log beside scores.json.
     """
     import time
 
@@ -158,7 +188,8 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
             if baseline:
                 model = builtin_model(Baseline(baseline.replace("-", "_")), data_root, config_name)
             else:
-                model = load_model(path, device=device, data_root=data_root, config_name=config_name)
+                model = load_model(path, device=device, data_root=data_root, config_name=config_name, trust=trust_submission,
+                                   limits=_limits(max_memory, call_timeout, submission_timeout))
             try:
                 scores = score(model, data_root, config_name, target, options)
             finally:
@@ -184,8 +215,12 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
               help="built dataset directory: also check scores.json was made on this build (sha256 of its shards and recipes)")
 @click.option("--fetch", is_flag=True, help="download submission.pt from submission_url when it is not here, and check its sha256")
-@click.option("--rescore", is_flag=True, help="score again on --data and require every accuracy and rollout number to be reproduced")
-def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool) -> None:
+@click.option("--rescore", is_flag=True, help="score again on --data (in the sandbox) and require every accuracy and rollout number to be "
+              "reproduced, and the speed-up to agree with the re-timed one")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="device of --rescore")
+@sandbox_options
+def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool, device: str,
+                     trust_submission: bool, max_memory: float, call_timeout: float, submission_timeout: float) -> None:
     """Check submission FOLDERS: metadata schema, checksum, scorer version and dataset revision of scores.json."""
     from .leaderboard.validate import validate_submission_dir
     from .untrusted import short
@@ -194,7 +229,8 @@ def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: b
         raise click.UsageError("--rescore needs --data (the dataset to score on)")
     failed = 0
     for folder in folders:
-        report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore)
+        report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore, trust=trust_submission,
+                                         limits=_limits(max_memory, call_timeout, submission_timeout), device=device)
         for note in report.notes:
             click.echo(f"  note: {note}")
         for problem in report.problems:

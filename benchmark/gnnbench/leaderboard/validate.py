@@ -23,9 +23,18 @@ Checks, in order; each failure is one line naming the file and the problem:
    name, sha256 and metadata; ``submission_url`` may be added after scoring, nothing else).
 4. With ``data_root``: it was scored on the same build of the dataset (``data_digest``: the shards and recipes).
 5. The scorer's plots are present.
-6. With ``rescore=True``: the scorer is run again on ``data_root`` and every accuracy and
-   rollout number must be reproduced (relative tolerance 1e-6; cost is machine-dependent and
-   not compared). This is what maintainers run on a pull request: no number is taken on trust.
+6. With ``rescore=True``: the scorer is run again on ``data_root`` (the model in the sandbox,
+   :mod:`gnnbench.predict.sandbox`) and every accuracy and rollout number must be reproduced
+   (relative tolerance 1e-6). The cost is re-timed too, and the recorded speed-up over LAMMPS
+   must lie within a factor ``COST_TOLERANCE`` (2) of the re-timed one, on the same kind of
+   device. Why 2: the speed-up is a ratio of two timings made on one machine, so most of the
+   machine's speed cancels, but not all of it (vector width, caches and memory bandwidth favour
+   torch and LAMMPS differently), and repeated runs on a busy 2-core machine differ by tens of
+   per cent; a factor of 2 still catches every claim that would change an entry's place (the
+   hand-edited 0.0646 → 5000, or a single-graph shortcut's 71.9 instead of 0.0068, are factors
+   of 10^4 to 10^5). Cost timed by scorers before the sandbox (one graph per call; no
+   ``timed_on`` field) cannot be compared and must be rescored. This is what maintainers run on
+   a pull request: no number is taken on trust.
 
 Every file is read as untrusted input (:mod:`gnnbench.untrusted`): metadata.yaml at most 64 KiB
 with no YAML anchors or aliases, scores.json at most 16 MiB of strict JSON, every message short.
@@ -62,6 +71,7 @@ PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo
 ADDED_AFTER_SCORING = ("submission_url",)  # metadata keys that say where the file is, not what was scored
 BUILTIN_BASELINES = {b.entry_name: b for b in Baseline if b.is_verlet}
 RESCORE_RTOL = 1e-6
+COST_TOLERANCE = 2.0  # recorded and re-timed speed-up over LAMMPS must agree within this factor (module docstring, check 6)
 
 
 @dataclass
@@ -78,9 +88,13 @@ class ValidationReport:
 
 
 def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: bool = False,
-                            rescore: bool = False, fetch_policy: FetchPolicy | None = None) -> ValidationReport:
+                            rescore: bool = False, fetch_policy: FetchPolicy | None = None, trust: bool = False, limits=None,
+                            device: str = "cpu") -> ValidationReport:
     """Run checks 0–6 above on ``folder``; see the module docstring. ``fetch_policy`` is for tests only
-    (the command line always uses the default: https to public addresses, at most FETCH_MAX_BYTES)."""
+    (the command line always uses the default: https to public addresses, at most FETCH_MAX_BYTES).
+
+    ``trust``, ``limits`` and ``device`` are for the rescore: ``trust=True`` runs the model in
+    this process instead of the sandbox (``--trust-submission``)."""
     folder = Path(folder)
     report = ValidationReport(folder)
     if folder.is_symlink() or not folder.is_dir():
@@ -106,7 +120,7 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
         if not (folder / "plots" / plot).is_file():
             report.problems.append(f"{folder / 'plots' / plot}: missing (gnnbench score writes it)")
     if rescore and scores is not None and report.ok:
-        _check_rescore(folder, scores, data_root, report)
+        _check_rescore(folder, scores, data_root, report, trust=trust, limits=limits, device=device)
     return report
 
 
@@ -345,8 +359,9 @@ def _inconsistencies(scores: dict) -> str | None:
     return None
 
 
-def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport) -> None:
-    """Score the folder again into a temporary directory and compare every accuracy and rollout number."""
+def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport, trust: bool = False,
+                   limits=None, device: str = "cpu") -> None:
+    """Score the folder again into a temporary directory; compare every accuracy and rollout number, and the speed-up."""
     from ..package.manifest import CorruptDatasetError
     from ..score.run import ScoreOptions, builtin_model, load_model, score
 
@@ -355,10 +370,15 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
         return
     name, config_name = scores["submission"]["metadata"]["name"], scores["dataset"]["config"]
     builtin = name in BUILTIN_BASELINES and not (folder / "submission.pt").exists()
-    model = builtin_model(BUILTIN_BASELINES[name], data_root, config_name) if builtin else load_model(folder)
+    try:
+        model = (builtin_model(BUILTIN_BASELINES[name], data_root, config_name) if builtin
+                 else load_model(folder, device=device, trust=trust, limits=limits))
+    except SubmissionError as err:  # includes SandboxUnavailable, whose message says why
+        report.problems.append(f"{folder}: cannot rescore: {err}")
+        return
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            again = score(model, data_root, config_name, Path(tmp), ScoreOptions(cost=False, quiet=True))
+            again = score(model, data_root, config_name, Path(tmp), ScoreOptions(quiet=True))
     except CorruptDatasetError as err:
         report.problems.append(str(err))
         return
@@ -374,6 +394,36 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
         report.problems.append(f"{folder / 'scores.json'}: the scorer does not reproduce it: {shown}")
     else:
         report.notes.append(f"{folder / 'scores.json'}: rescored, every accuracy and rollout number reproduced (rtol {RESCORE_RTOL:g})")
+    _check_cost(folder, scores["cost"], again["cost"], builtin, report)
+
+
+def _check_cost(folder: Path, recorded: dict, retimed: dict, builtin: bool, report: ValidationReport) -> None:
+    """The recorded speed-up against the re-timed one (check 6)."""
+    where = folder / "scores.json"
+    if retimed.get("failed") or "speedup_vs_lammps" not in retimed:
+        report.problems.append(f"{where}: the cost could not be re-timed: {retimed.get('error', retimed)}")
+        return
+    mine, theirs = recorded.get("submission", {}), retimed["submission"]
+    if not builtin and "timed_on" not in mine:
+        report.problems.append(f"{where}: its cost was timed on one graph per call, by a scorer before the sandbox; "
+                               f"rescore it (re-timed speed-up: {retimed['speedup_vs_lammps']:.3g}x)")
+        return
+    if str(mine.get("device", "")).split(":")[0] != str(theirs.get("device", "")).split(":")[0]:
+        report.problems.append(f"{where}: its cost was timed on {mine.get('device')}, re-timed on {theirs.get('device')}; "
+                               "rescore on the same kind of device (--device)")
+        return
+    claimed, measured = recorded["speedup_vs_lammps"], retimed["speedup_vs_lammps"]
+    hardware = f"recorded on {_hardware_text(recorded)}, re-timed on {_hardware_text(retimed)}"
+    if not (isinstance(claimed, (int, float)) and claimed > 0 and measured / COST_TOLERANCE <= claimed <= measured * COST_TOLERANCE):
+        report.problems.append(f"{where}: speed-up over LAMMPS {claimed:.3g}x, but it re-times at {measured:.3g}x "
+                               f"(more than a factor {COST_TOLERANCE:g} apart; {hardware})")
+    else:
+        report.notes.append(f"{where}: speed-up {claimed:.3g}x re-timed at {measured:.3g}x, within a factor {COST_TOLERANCE:g} ({hardware})")
+
+
+def _hardware_text(cost: dict) -> str:
+    hardware = cost.get("hardware") or {}
+    return f"{hardware.get('gpu') or hardware.get('cpu_model') or hardware.get('cpu', '?')} ({cost.get('submission', {}).get('device', '?')})"
 
 
 def _differences(a, b, where: str) -> list[str]:

@@ -13,7 +13,15 @@ A submission is ``submission.pt``, a TorchScript archive written by ``torch.jit.
   ``metadata.yaml`` beside it can be scored for oneself with stated defaults
   (:func:`own_use_metadata`); a leaderboard entry always needs the full, validated file;
 * checks every output (type, shape, dtype, finite) and reports a failing call with the input
-  that caused it.
+  that caused it, and the real cause of a TorchScript error (:func:`describe_error`).
+
+Scoring does not call :func:`load_submission`'s in-process model: ``gnnbench score`` loads the
+archive in a sandboxed worker process (:mod:`gnnbench.predict.sandbox`), since TorchScript
+itself can read and write files (``torch.save``, ``torch.from_file``). The in-process
+:class:`Submission` is for one's own models (tests, export checks) and ``--trust-submission``.
+Both answer :meth:`Submission.predict` the same way, with the same output checks
+(:func:`check_outputs`), and record each call's time in ``call_log`` (the cost is measured on
+the scoring calls themselves, :mod:`gnnbench.score.cost`).
 
 The call contract is in SUBMISSION.md beside this file.
 """
@@ -22,9 +30,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
@@ -32,8 +41,13 @@ import torch
 import yaml
 
 from ..untrusted import METADATA_MAX_BYTES, UntrustedInputError, load_yaml, read_capped, schema_message, short
+from .worker import describe_error, describe_outputs, timed_call
 
 SCHEMA_PATH = Path(__file__).with_name("metadata.schema.yaml")
+# A zip bomb is refused before anything unpacks it: TorchScript code and pickles are compressed
+# members of a few KiB to MiB; tensor data is stored uncompressed. See check_archive_sizes.
+MAX_COMPRESSED_MEMBER_BYTES = 64 * 2**20
+MAX_ARCHIVE_BYTES = 4 * 2**30
 
 
 class SubmissionError(ValueError):
@@ -52,8 +66,8 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def check_torchscript_archive(path: Path) -> None:
-    """Raise SubmissionError unless ``path`` is a TorchScript archive (checked without unpickling)."""
+def check_torchscript_archive(path: Path, max_total_bytes: int = MAX_ARCHIVE_BYTES) -> None:
+    """Raise SubmissionError unless ``path`` is a TorchScript archive (checked without unpickling or unpacking)."""
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{path}: no such file")
@@ -73,6 +87,27 @@ def check_torchscript_archive(path: Path) -> None:
             f"{path}: refused, it is a zip without TorchScript code (a torch.save checkpoint?). "
             "Submit a TorchScript archive: torch.jit.save(torch.jit.script(model), 'submission.pt')."
         )
+    check_archive_sizes(path, max_total_bytes)
+
+
+def check_archive_sizes(path: Path, max_total_bytes: int = MAX_ARCHIVE_BYTES) -> None:
+    """Refuse a zip bomb from the archive's declared sizes, before any member is unpacked.
+
+    ``torch.jit.save`` stores tensor data uncompressed and deflates only code and pickles, which
+    are small; a compressed member that unpacks to more than ``MAX_COMPRESSED_MEMBER_BYTES``, or
+    an archive that unpacks to more than ``max_total_bytes``, is refused. A member whose real size
+    exceeds its declared one fails inside torch's reader; the worker's memory limit contains the rest.
+    """
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    total = sum(m.file_size for m in members)
+    for member in members:
+        if member.compress_type != zipfile.ZIP_STORED and member.file_size > MAX_COMPRESSED_MEMBER_BYTES:
+            raise SubmissionError(f"{path}: refused, its compressed member {member.filename!r} unpacks to {member.file_size / 2**20:.0f} MiB "
+                                  f"(from {member.compress_size / 2**20:.1f} MiB; at most {MAX_COMPRESSED_MEMBER_BYTES // 2**20} MiB): "
+                                  "TorchScript code and pickles are small, so this is a zip bomb or not a torch.jit.save archive")
+    if total > max_total_bytes:
+        raise SubmissionError(f"{path}: refused, it unpacks to {total / 2**30:.1f} GiB, more than the {max_total_bytes / 2**30:.1f} GiB allowed")
 
 
 def load_metadata(path: Path) -> dict:
@@ -102,7 +137,7 @@ def load_metadata(path: Path) -> dict:
 OWN_USE_AUTHOR = "unknown (scored without metadata.yaml)"
 
 
-def own_use_metadata(path: Path, module: torch.jit.ScriptModule, dt_fs: list[int], dataset: str, revision: str, config: str) -> dict:
+def own_use_metadata(path: Path, parameter_count: int, dt_fs: list[int], dataset: str, revision: str, config: str) -> dict:
     """Metadata for scoring a bare ``model.pt`` for oneself, when no ``metadata.yaml`` lies beside it.
 
     Schema-valid defaults, every one stated in the report: the name from the file name, every
@@ -125,68 +160,111 @@ def own_use_metadata(path: Path, module: torch.jit.ScriptModule, dt_fs: list[int
         "rollout_stride_fs": min(dt_fs, key=lambda dt: abs(dt - 10)),
         "predicts_velocities": False,
         "uses_descriptors": True,
-        "parameter_count": sum(int(p.numel()) for p in module.parameters()),
+        "parameter_count": int(parameter_count),
         "hardware": "unknown",
         "submission_sha256": sha256_of(path),
     }
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """One successful call: what the scorer was doing (``phase``), its shape, and its time.
+
+    ``seconds`` is the model's own time (moving the inputs to the device and the call, measured
+    where the model runs: inside the sandboxed worker); ``round_trip_seconds`` is what the
+    scorer waited, process boundary included (equal to ``seconds`` for an in-process model).
+    """
+
+    phase: str
+    n_graphs: int
+    n_atoms: int  # per graph
+    seconds: float
+    round_trip_seconds: float
+
+
+def expected_shapes(inputs: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
+    n_atoms, n_graphs = inputs["positions"].shape[0], inputs["cell"].shape[0]
+    return {"positions": (n_atoms, 3), "velocities": (n_atoms, 3), "cell": (n_graphs, 3, 3)}
+
+
+def check_outputs(is_dict: bool, infos: dict[str, dict], tensors: dict[str, torch.Tensor], expected: dict[str, tuple[int, ...]],
+                  predicts_velocities: bool, context: str, allow_nonfinite: bool = False) -> dict[str, torch.Tensor]:
+    """The scorer's checks on what a model returned (:func:`~gnnbench.predict.worker.describe_outputs`).
+
+    Every output must be a floating-point tensor of the expected shape and, unless
+    ``allow_nonfinite``, finite; ``positions`` is required, and ``velocities`` too when the metadata
+    says ``predicts_velocities``. Returns the outputs as float64 CPU tensors.
+    """
+    if not is_dict or "positions" not in infos:
+        raise SubmissionOutputError("the submission must return a Dict[str, Tensor] with key 'positions'", context)
+    checked = {}
+    for key, info in infos.items():
+        if not info.get("tensor") or not info.get("floating"):
+            raise SubmissionOutputError(f"output {key!r} must be a floating-point tensor", context)
+        if tuple(info["shape"]) != tuple(expected[key]) or key not in tensors:
+            raise SubmissionOutputError(f"output {key!r} has shape {tuple(info['shape'])}, expected {expected[key]}", context)
+        value = tensors[key]
+        if not allow_nonfinite and not torch.isfinite(value).all():
+            bad = int((~torch.isfinite(value)).any(dim=-1).sum()) if value.dim() > 1 else 1
+            raise SubmissionOutputError(f"output {key!r} is not finite (NaN or inf) for {bad} atoms", context)
+        checked[key] = value
+    if predicts_velocities and "velocities" not in checked:
+        raise SubmissionOutputError("metadata says predicts_velocities: true but no 'velocities' output", context)
+    return checked
+
+
 @dataclass
 class Submission:
-    """A loaded, validated submission. Call :meth:`predict` with one batch of inputs."""
+    """A loaded, validated submission, called in this process. Call :meth:`predict` with one batch of inputs.
+
+    Only for models one trusts (``--trust-submission``, tests, export checks): TorchScript can
+    read and write files. ``gnnbench score`` uses :class:`~gnnbench.predict.sandbox.SandboxedSubmission`.
+    """
 
     path: Path
     metadata: dict
     module: torch.jit.ScriptModule
     device: torch.device
     metadata_defaults: bool = False  # True: no metadata.yaml, scored with own_use_metadata()
+    call_log: list[CallRecord] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.metadata["name"]
 
-    def predict(self, inputs: dict[str, torch.Tensor], context: str, allow_nonfinite: bool = False) -> dict[str, torch.Tensor]:
+    def sandbox_info(self) -> dict:
+        return {"sandboxed": False, "note": "--trust-submission: the submission ran inside the scorer's own process, "
+                "with this user's rights (no sandbox, no limits)"}
+
+    def predict(self, inputs: dict[str, torch.Tensor], context: str, allow_nonfinite: bool = False,
+                phase: str = "other") -> dict[str, torch.Tensor]:
         """Run the model on ``inputs`` (see SUBMISSION.md) and return checked float64 outputs.
 
-        ``allow_nonfinite`` leaves NaN/inf to the caller (rollouts count them as failures per graph).
+        ``allow_nonfinite`` leaves NaN/inf to the caller (rollouts count them as failures per graph);
+        ``phase`` labels the call in ``call_log`` ("stride", "rollout", ...).
         """
-        moved = {k: v.to(self.device) for k, v in inputs.items()}
-        n_atoms, n_graphs = inputs["positions"].shape[0], inputs["cell"].shape[0]
+        expected = expected_shapes(inputs)
+        started = time.perf_counter()
         try:
-            with torch.no_grad():
-                out = self.module(
-                    moved["positions"], moved["velocities"], moved["species"], moved["batch"], moved["cell"],
-                    moved["descriptors"], moved["dt_fs"], moved["temperature_K"],
-                )
+            out, seconds = timed_call(self.module, inputs, self.device)
         except Exception as err:  # the model itself raised: report, do not crash the scorer
-            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise SubmissionOutputError(f"the submission raised {type(err).__name__}: {first_line}", context) from None
-        if not isinstance(out, dict) or "positions" not in out:
-            raise SubmissionOutputError("the submission must return a Dict[str, Tensor] with key 'positions'", context)
-        expected = {"positions": (n_atoms, 3), "velocities": (n_atoms, 3), "cell": (n_graphs, 3, 3)}
-        checked = {}
-        for key, value in out.items():
-            if key not in expected:
-                continue
-            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-                raise SubmissionOutputError(f"output {key!r} must be a floating-point tensor", context)
-            if tuple(value.shape) != expected[key]:
-                raise SubmissionOutputError(f"output {key!r} has shape {tuple(value.shape)}, expected {expected[key]}", context)
-            if not allow_nonfinite and not torch.isfinite(value).all():
-                bad = int((~torch.isfinite(value)).any(dim=-1).sum()) if value.dim() > 1 else 1
-                raise SubmissionOutputError(f"output {key!r} is not finite (NaN or inf) for {bad} atoms", context)
-            checked[key] = value.detach().to("cpu", torch.float64)
-        if self.metadata["predicts_velocities"] and "velocities" not in checked:
-            raise SubmissionOutputError("metadata says predicts_velocities: true but no 'velocities' output", context)
+            raise SubmissionOutputError(f"the submission raised {describe_error(err)}", context) from None
+        is_dict, infos, tensors = describe_outputs(out, expected)
+        round_trip = time.perf_counter() - started
+        checked = check_outputs(is_dict, infos, tensors, expected, self.metadata["predicts_velocities"], context, allow_nonfinite)
+        self.call_log.append(CallRecord(phase, expected["cell"][0], expected["positions"][0] // max(1, expected["cell"][0]),
+                                        seconds, round_trip))
         return checked
 
+    def close(self) -> None:
+        pass
 
-def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None = None,
-                    own_use: dict | None = None) -> Submission:
-    """Check and load ``submission.pt`` (TorchScript) and its ``metadata.yaml``.
 
-    ``own_use`` (dt_fs, dataset, revision, config of the data to score on) allows a file with no
-    ``metadata.yaml`` beside it: its metadata are then :func:`own_use_metadata`'s defaults.
+def checked_metadata(path: Path, metadata_path: Path | None = None, own_use: dict | None = None) -> tuple[dict | None, bool]:
+    """The archive check, ``metadata.yaml`` (validated) and its sha256 check; (metadata, bare).
+
+    ``bare``: no ``metadata.yaml`` and ``own_use`` given, so the metadata are to be
+    :func:`own_use_metadata`'s defaults once the parameter count is known (metadata is then None).
     """
     path = Path(path)
     check_torchscript_archive(path)
@@ -196,13 +274,25 @@ def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None 
     actual = sha256_of(path)
     if metadata and metadata["submission_sha256"] != actual:
         raise SubmissionError(f"{path}: sha256 {actual} differs from metadata submission_sha256 {metadata['submission_sha256']}")
+    return metadata, bare
+
+
+def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None = None,
+                    own_use: dict | None = None) -> Submission:
+    """Check and load ``submission.pt`` (TorchScript) and its ``metadata.yaml`` into this process.
+
+    ``own_use`` (dt_fs, dataset, revision, config of the data to score on) allows a file with no
+    ``metadata.yaml`` beside it: its metadata are then :func:`own_use_metadata`'s defaults.
+    """
+    path = Path(path)
+    metadata, bare = checked_metadata(path, metadata_path, own_use)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=DeprecationWarning)
             module = torch.jit.load(str(path), map_location=device)
     except Exception as err:
-        raise SubmissionError(f"{path}: torch.jit.load failed: {str(err).strip().splitlines()[0]}") from None
+        raise SubmissionError(f"{path}: torch.jit.load failed: {describe_error(err)}") from None
     module.eval()
     if bare:
-        metadata = own_use_metadata(path, module, **own_use)
+        metadata = own_use_metadata(path, sum(int(p.numel()) for p in module.parameters()), **own_use)
     return Submission(path, metadata, module, torch.device(device), metadata_defaults=bare)

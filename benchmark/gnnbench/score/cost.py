@@ -1,16 +1,25 @@
-"""Cost: the submission's wall time per stride beside LAMMPS EAM MD timed in the same run.
+"""Cost: the submission's time per atom per stride, beside LAMMPS EAM MD timed in the same run.
 
-    time per atom per stride  = t_call / N                      (µs)
-    simulated ns/day          = Δt [fs] · 1e-6 ns/fs · 86400 s / t_call
+    time per atom per stride  = t_call / (graphs per call × atoms per graph)          (µs)
+    simulated ns/day          = Δt [fs] · 1e-6 ns/fs · 86400 s / (time per atom per stride · N)
+                                (N = the dataset's atoms per system: the throughput of batched calls,
+                                spent on one system of that size)
     speed-up vs LAMMPS        = ns/day(submission) / ns/day(LAMMPS EAM, 1 fs timestep)
 
-Both are timed on one frame of the dataset's size (``cost_reference_atoms``): the submission on
-the chosen device (one graph per call, after two warm-up calls), LAMMPS with the dataset's NPT
-protocol on one MPI rank. A ratio above 1 means the submission simulates more time per day.
+The submission is not timed on a call of its own: its cost is the time of the scoring calls
+themselves, as the model ran them (inside the sandboxed worker, so the process boundary is not
+counted: :func:`process_boundary` measures it apart). The headline is the rollout calls (every
+live trajectory in one call at ``rollout_stride_fs``, exactly what a simulation runs); the
+stride-accuracy calls (``stride_batch_size`` anchors a call) are reported beside it, and are the
+headline when rollouts were skipped. The first ``WARMUP_CALLS`` calls of each kind are left out
+(TorchScript's executor optimises the graph on its first calls). A model cannot be fast only
+when timed: every call it answers is timed. LAMMPS runs the dataset's NPT protocol on one frame
+of the dataset's size, one MPI rank. A ratio above 1 means the submission simulates more time per day.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 
@@ -20,9 +29,10 @@ import torch
 from ..generate.config import BuildConfig
 from ..generate.simulate import copy_state_in, npt_commands, system_with_potential
 from ..load.frames import SplitFrames
-from ..predict.submission import Submission
-from .inputs import batch_inputs
+from ..predict.submission import CallRecord, SubmissionOutputError
 
+WARMUP_CALLS = 2
+MIN_TIMED_CALLS = 3
 NS_PER_FS = 1e-6
 SECONDS_PER_DAY = 86400.0
 
@@ -54,28 +64,49 @@ def time_lammps(config: BuildConfig, frames: SplitFrames, row: int, min_seconds:
             "ranks": 1}
 
 
-def time_submission(submission: Submission, frames: SplitFrames, row: int, min_seconds: float) -> dict:
+def calls_cost(calls: list[CallRecord], stride_fs: int, n_atoms: int) -> dict | None:
+    """The cost of one kind of call, from the call log (None: too few calls to time)."""
+    timed = calls[WARMUP_CALLS:]
+    if len(timed) < MIN_TIMED_CALLS:
+        return None
+    seconds = float(sum(c.seconds for c in timed))
+    atoms = sum(c.n_graphs * c.n_atoms for c in timed)
+    us_per_atom = seconds / atoms * 1e6
+    return {"calls": len(timed), "graphs_per_call": float(np.mean([c.n_graphs for c in timed])), "seconds_per_call": seconds / len(timed),
+            "us_per_atom_stride": us_per_atom, "ns_per_day": stride_fs * NS_PER_FS * SECONDS_PER_DAY / (us_per_atom * 1e-6 * n_atoms)}
+
+
+def time_submission(submission, n_atoms: int) -> dict:
+    """The submission's cost from the calls it answered while being scored (module docstring)."""
     stride = int(submission.metadata["rollout_stride_fs"])
-    inputs = batch_inputs(frames.positions[row:row + 1], frames.velocities[row:row + 1], frames.species[row:row + 1],
-                          frames.cell[row:row + 1], frames.descriptors[row:row + 1], np.array([stride], np.float64),
-                          frames.thermostat_temperature_K[row:row + 1])
-    context = f"cost timing on {frames.trajectory_id[row]}"
-
-    def call():
-        submission.predict(inputs, context)
-        if submission.device.type == "cuda":
-            torch.cuda.synchronize()
-
-    call(), call()  # warm-up
-    seconds = _repeat_timed(call, min_seconds)
-    n = frames.n_atoms
-    return {"seconds_per_stride": seconds, "stride_fs": stride, "n_atoms": n, "us_per_atom_stride": seconds / n * 1e6,
-            "ns_per_day": stride * NS_PER_FS * SECONDS_PER_DAY / seconds, "device": str(submission.device),
-            "torch_threads": torch.get_num_threads()}
+    log = getattr(submission, "call_log", [])
+    shapes = {kind: calls_cost([c for c in log if c.phase == kind], stride, n_atoms) for kind in ("rollout", "stride")}
+    shapes = {kind: cost for kind, cost in shapes.items() if cost is not None}
+    if not shapes:
+        raise SubmissionOutputError(f"too few successful calls to time (at least {WARMUP_CALLS + MIN_TIMED_CALLS} of one kind)", "cost")
+    headline = "rollout" if "rollout" in shapes else "stride"
+    head = shapes[headline]
+    sandbox = getattr(submission, "sandbox_info", lambda: {"sandboxed": False})()
+    return {"seconds_per_stride": head["seconds_per_call"], "stride_fs": stride, "n_atoms": n_atoms,
+            "graphs_per_call": head["graphs_per_call"], "us_per_atom_stride": head["us_per_atom_stride"], "ns_per_day": head["ns_per_day"],
+            "timed_on": f"{headline} calls", "shapes": shapes, "device": str(submission.device),
+            "torch_threads": (sandbox.get("worker") or {}).get("threads") or torch.get_num_threads(),
+            "sandboxed": bool(sandbox.get("sandboxed"))}
 
 
-def measure_cost(submission: Submission, config: BuildConfig, frames: SplitFrames, protocol: dict) -> dict:
-    """Both timings and their ratio, with the hardware they ran on."""
+def process_boundary(calls: list[CallRecord]) -> dict:
+    """What the process boundary adds to the scoring calls: round trip minus the model's own time."""
+    model = float(sum(c.seconds for c in calls))
+    round_trip = float(sum(c.round_trip_seconds for c in calls))
+    overhead = round_trip - model
+    return {"calls": len(calls), "model_seconds": model, "round_trip_seconds": round_trip, "overhead_seconds": overhead,
+            "overhead_us_per_call": overhead / len(calls) * 1e6 if calls else None,
+            "overhead_fraction": overhead / model if model > 0 else None,
+            "note": "not part of the cost figures, which are the model's own time measured where it runs"}
+
+
+def measure_cost(submission, config: BuildConfig, frames: SplitFrames, protocol: dict) -> dict:
+    """Both timings and their ratio, with the hardware they ran on (after the scoring calls: they are the submission's timing)."""
     row = 0
     md = time_lammps(config, frames, row, protocol["cost_min_seconds"])
     steps = getattr(submission, "lammps_steps_per_stride", None)
@@ -85,19 +116,32 @@ def measure_cost(submission: Submission, config: BuildConfig, frames: SplitFrame
         model = {"seconds_per_stride": seconds, "stride_fs": stride, "n_atoms": md["n_atoms"], "us_per_atom_stride": seconds / md["n_atoms"] * 1e6,
                  "ns_per_day": stride * NS_PER_FS * SECONDS_PER_DAY / seconds, "device": "cpu (LAMMPS, 1 rank)", "torch_threads": 0}
     else:
-        model = time_submission(submission, frames, row, protocol["cost_min_seconds"])
+        model = time_submission(submission, frames.n_atoms)
     return {
         "submission": model,
         "lammps_eam": md,
         "speedup_vs_lammps": model["ns_per_day"] / md["ns_per_day"],
         "hardware": hardware(submission.device),
         "definition": "speed-up = simulated ns/day of the submission at its rollout stride / ns/day of LAMMPS EAM NPT at 1 fs, "
-                      "same machine, same frame",
+                      "same machine; the submission's time per atom per stride from its own scoring calls (the rollouts: all "
+                      "trajectories in one call), LAMMPS on one frame of the same size",
     }
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware(device: torch.device | str = "cpu") -> dict:
-    info = {"cpu": platform.processor() or platform.machine(), "platform": platform.platform(), "torch": torch.__version__}
+    info = {"cpu": platform.processor() or platform.machine(), "cpu_model": cpu_model(), "logical_cpus": os.cpu_count(),
+            "platform": platform.platform(), "torch": torch.__version__}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info

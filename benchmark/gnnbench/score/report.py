@@ -205,10 +205,30 @@ def cost_line(cost: dict) -> str:
     if "skipped" in cost:
         return f"cost: skipped ({cost['skipped']})"
     s, m = cost["submission"], cost["lammps_eam"]
-    return (f"cost ({s['n_atoms']} atoms, {cost['hardware']['cpu']}): "
-            f"submission {s['us_per_atom_stride']:.2f} µs/atom per {s['stride_fs']} fs stride "
-            f"on {s['device']} = {s['ns_per_day']:.3g} ns/day; LAMMPS EAM {m['us_per_atom_step']:.2f} µs/atom-step = {m['ns_per_day']:.3g} ns/day; "
+    hardware = cost["hardware"].get("cpu_model") or cost["hardware"]["cpu"]
+    timed = (f", timed on its {s['timed_on']} ({s['graphs_per_call']:.3g} × {s['n_atoms']} atoms a call)" if "timed_on" in s
+             else f" ({s['n_atoms']} atoms)")
+    shapes = "".join(f"; its {kind} calls ({c['graphs_per_call']:.3g} graphs): {c['us_per_atom_stride']:.3g} µs/atom"
+                     for kind, c in s.get("shapes", {}).items() if f"{kind} calls" != s.get("timed_on"))
+    return (f"cost on {hardware}, {s['device']}{', ' + str(s['torch_threads']) + ' torch threads' if s.get('torch_threads') else ''}: "
+            f"submission {s['us_per_atom_stride']:.3g} µs/atom per {s['stride_fs']} fs stride{timed} "
+            f"= {s['ns_per_day']:.3g} ns/day{shapes}; LAMMPS EAM {m['us_per_atom_step']:.3g} µs/atom-step = {m['ns_per_day']:.3g} ns/day; "
             f"speed-up {cost['speedup_vs_lammps']:.3g}x")
+
+
+def sandbox_line(sandbox: dict) -> str:
+    """How the submission ran: in the sandbox (limits, worker starts, process-boundary overhead) or trusted."""
+    if not sandbox.get("sandboxed"):
+        return "sandbox: NONE — " + sandbox.get("note", "")
+    limits, boundary = sandbox["limits"], sandbox.get("process_boundary", {})
+    overhead = (f"; process boundary {boundary['overhead_us_per_call']:.0f} µs a call over {boundary['calls']} calls "
+                f"({boundary['overhead_seconds']:.2f} s in all, {100 * boundary['overhead_fraction']:.0f} % of the model's own time; "
+                "not in the cost)" if boundary.get("calls") and boundary.get("overhead_fraction") is not None else "")
+    return (f"sandbox: {sandbox['mechanism']}; limits {limits['memory_gib']:g} GiB, {limits['call_timeout_s']:g} s a call, "
+            f"{limits['submission_timeout_s']:g} s in all; {sandbox['worker_starts']} worker start(s), "
+            f"{', '.join(f'{s:.1f}' for s in sandbox['worker_startup_seconds'])} s to load{overhead}; "
+            f"its output: {sandbox['log']}"
+            + (f" ({sandbox['log_bytes_dropped']} bytes over the cap dropped)" if sandbox["log_bytes_dropped"] else ""))
 
 
 def print_report(scores: dict) -> None:
@@ -228,6 +248,8 @@ def print_report(scores: dict) -> None:
         if details:
             print("\n" + details)
     print("\n" + cost_line(scores["cost"]))
+    if "sandbox" in scores:
+        print(sandbox_line(scores["sandbox"]))
     if scores["errors"]:
         print("\nERRORS:\n" + "\n".join(f"- {e}" for e in scores["errors"]))
 

@@ -190,7 +190,7 @@ class SubmissionStepper:
                               np.stack([r.species for r in live]), np.stack([r.cell for r in live]),
                               np.stack([r.descriptors for r in live]) if self.uses_descriptors else None,
                               np.full(len(live), stride_fs, np.float64), np.array([r.setpoint_K for r in live]))
-        out = self.submission.predict(inputs, context, allow_nonfinite=True)
+        out = self.submission.predict(inputs, context, allow_nonfinite=True, phase="rollout")
         n_atoms = live[0].positions.shape[0]
         positions = out["positions"].numpy().reshape(len(live), n_atoms, 3)
         velocities = out["velocities"].numpy().reshape(len(live), n_atoms, 3) if "velocities" in out else [None] * len(live)

@@ -1,7 +1,10 @@
 """``gnnbench score``: score one model end to end (stride accuracy, rollouts, cost, report).
 
-A model is a loaded TorchScript submission (:func:`gnnbench.predict.submission.load_submission`)
-or a built-in baseline (:func:`builtin_model`); both answer ``predict`` the same way.
+A model is a TorchScript submission loaded in a sandboxed worker
+(:func:`gnnbench.predict.sandbox.load_sandboxed`; in this process only with ``trust=True``,
+``--trust-submission``) or a built-in baseline (:func:`builtin_model`, the suite's own code);
+all answer ``predict`` the same way. A sandboxed submission's output goes to ``submission.log``
+beside ``scores.json``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from ..generate.config import load_config
 from ..load.frames import read_nve_windows, read_split
 from ..package.manifest import data_digest, read_manifest, verify_config
 from ..package.splits import ROLLOUT_SPLITS
+from ..predict.sandbox import SandboxLimits, load_sandboxed
 from ..predict.submission import SubmissionOutputError, load_submission
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
 from .baselines import ROLLOUT_BASELINES, STRIDE_BASELINES, Baseline
-from .cost import hardware, measure_cost
+from .cost import hardware, measure_cost, process_boundary
 from .inputs import batch_inputs
 from .metrics import DEFINITIONS
 from .report import plot_all, print_report, write_scores
@@ -60,25 +64,35 @@ def resolve_submission_path(path: Path) -> Path:
     return path / "submission.pt" if path.is_dir() else path
 
 
-def load_model(path: Path, device: str = "cpu", data_root: Path | None = None, config_name: str | None = None):
-    """A TorchScript submission, checked before anything else is touched.
+TRUST_NOTE = ("--trust-submission: the submission runs inside the scorer's own process, unsandboxed and without limits: "
+               "TorchScript can read and write any file you can (torch.save, torch.from_file). Use it only for a model you trust.")
+
+
+def load_model(path: Path, device: str = "cpu", data_root: Path | None = None, config_name: str | None = None,
+               trust: bool = False, limits: SandboxLimits | None = None):
+    """A TorchScript submission, checked before anything else is touched, loaded in a sandboxed
+    worker (``trust=True``: in this process, as for one's own model).
 
     Given the data to score on, a bare model file (a path to a file, not a submission folder)
     with no ``metadata.yaml`` beside it is accepted with stated defaults (``own_use_metadata``).
+    Raises SubmissionError, or SandboxUnavailable (a SubmissionError) when the sandbox cannot
+    be set up here: the message says why, and ``trust=True`` is then the only way to score.
     """
     own_use = None
     if data_root is not None and config_name is not None and not Path(path).is_dir():
         manifest = read_manifest(Path(data_root))
         own_use = {"dt_fs": manifest["configs"][config_name]["dt_fs"], "dataset": manifest.get("dataset", DATASET_REPO),
                    "revision": f"v{manifest['version']}", "config": config_name}
-    return load_submission(resolve_submission_path(path), device=device, own_use=own_use)
+    if trust:
+        return load_submission(resolve_submission_path(path), device=device, own_use=own_use)
+    return load_sandboxed(resolve_submission_path(path), device=device, own_use=own_use, limits=limits)
 
 
 def probe_velocities(model, frames) -> bool:
     """Whether ``model`` returns velocities: one call on the first anchor at its rollout stride."""
     inputs = batch_inputs(frames.positions[:1], frames.velocities[:1], frames.species[:1], frames.cell[:1], frames.descriptors[:1],
                           np.array([model.metadata["rollout_stride_fs"]], np.float64), frames.thermostat_temperature_K[:1])
-    return "velocities" in model.predict(inputs, f"first call, to see its outputs ({frames.trajectory_id[0]})")
+    return "velocities" in model.predict(inputs, f"first call, to see its outputs ({frames.trajectory_id[0]})", phase="probe")
 
 
 def own_use_note(metadata: dict) -> str:
@@ -116,6 +130,13 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     protocol = load_protocol(config_name)
     splits = {name: read_split(data_root, config_name, name) for name in ROLLOUT_SPLITS}
     errors, notes = [], []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if hasattr(model, "attach_log"):  # the sandboxed worker's stdout and stderr, never the report
+        model.attach_log(out_dir / "submission.log")
+    if hasattr(model, "sandbox_info") and not model.sandbox_info()["sandboxed"]:
+        notes.append(TRUST_NOTE)
+        if not options.quiet:
+            print("WARNING: " + TRUST_NOTE)
     if getattr(model, "metadata_defaults", False):
         try:
             model.metadata["predicts_velocities"] = probe_velocities(model, splits["test"])
@@ -159,7 +180,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "dataset": {"name": manifest.get("dataset", DATASET_REPO), "version": manifest["version"], "config": config_name,
                     "data_sha256": data_digest(data_root, verified)},
         "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata,
-                       **({"metadata_defaults": notes[0]} if getattr(model, "metadata_defaults", False) else {})},
+                       **({"metadata_defaults": own_use_note(model.metadata)} if getattr(model, "metadata_defaults", False) else {})},
         "hardware": hardware(model.device),
         "definitions": DEFINITIONS,
         "baselines": {b.value: {"label": b.label, "description": b.description} for b in Baseline},
@@ -167,6 +188,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "rollouts": rollouts,
         "cost": cost,
         "errors": errors,
+        **({"sandbox": {**model.sandbox_info(), "process_boundary": process_boundary(model.call_log)}} if hasattr(model, "sandbox_info") else {}),
         "wall_seconds": time.perf_counter() - started,
         "scored_on": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
     }

@@ -134,7 +134,7 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
             inputs = batch_inputs(r0, v0, frames.species[rows], frames.cell[rows],
                                   frames.descriptors[rows] if uses_descriptors else None,
                                   np.full(len(rows), dt, np.float64), frames.thermostat_temperature_K[rows])
-            out = submission.predict(inputs, context)
+            out = submission.predict(inputs, context, phase="stride")
             predicted_r = out["positions"].numpy().reshape(r0.shape)
             predicted_v = out["velocities"].numpy().reshape(v0.shape) if "velocities" in out else None
             store.add(rows, dt, SUBMISSION, frames, dt_index[dt], predicted_r - r0, predicted_v)

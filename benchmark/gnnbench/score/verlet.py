@@ -122,8 +122,8 @@ class VerletEamSubmission:
     def close(self) -> None:
         self.integrator.close()
 
-    def predict(self, inputs: dict, context: str, allow_nonfinite: bool = False) -> dict:
-        del context, allow_nonfinite
+    def predict(self, inputs: dict, context: str, allow_nonfinite: bool = False, phase: str = "other") -> dict:
+        del context, allow_nonfinite, phase  # the suite's own code: no sandbox, no timing of its own (cost counts LAMMPS steps)
         n_graphs = inputs["cell"].shape[0]
         r = inputs["positions"].numpy().reshape(n_graphs, -1, 3)
         v = inputs["velocities"].numpy().reshape(n_graphs, -1, 3)
