@@ -23,7 +23,7 @@ from ..load.frames import read_nve_windows, read_split
 from ..package.manifest import data_digest, read_manifest, verify_config
 from ..package.splits import ROLLOUT_SPLITS
 from ..predict.sandbox import SandboxLimits, load_sandboxed
-from ..predict.submission import SubmissionOutputError, load_submission
+from ..predict.submission import SubmissionOutputError, check_torchscript_archive, load_submission
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
 from .baselines import ROLLOUT_BASELINES, STRIDE_BASELINES, Baseline
 from .cost import hardware, measure_cost, process_boundary
@@ -78,6 +78,7 @@ def load_model(path: Path, device: str = "cpu", data_root: Path | None = None, c
     Raises SubmissionError, or SandboxUnavailable (a SubmissionError) when the sandbox cannot
     be set up here: the message says why, and ``trust=True`` is then the only way to score.
     """
+    check_torchscript_archive(resolve_submission_path(path))  # first: a pickle or a broken file is refused before anything else
     own_use = None
     if data_root is not None and config_name is not None and not Path(path).is_dir():
         manifest = read_manifest(Path(data_root))
