@@ -1,16 +1,14 @@
-"""The paper's reference attention-GNN (baselines/reference_gnn) and the periodic radius graph.
+"""The paper's reference attention-GNN (baselines/reference_gnn); its periodic radius graph is tested
+in tests/test_graph.py.
 
 Everything is synthetic (FCC Al, a0 = 4.05 Å, 4x4x4 cells = 256 atoms); no data build, CPU only.
 """
 
-import itertools
-
-import numpy as np
 import pytest
 import torch
 
 import baselines.reference_gnn.model as model_module
-from baselines.common.graph import radius_graph_pbc
+from baselines.common.graph import radius_graph_pbc, radius_graph_pbc_bruteforce
 from baselines.reference_gnn.model import ReferenceGNN
 from gnnbench.units import PAPER_CUTOFF_A
 
@@ -144,74 +142,23 @@ def test_table2_sizes_and_parameter_count():
 
 
 # --------------------------------------------------------------------------------------------- (b)
-def brute_force_pairs(pos, cell, cutoff, n_image=4):
-    """Every (j, i, r_j - r_i) over all images n in [-n_image, n_image]^3 (numpy, float64)."""
-    pos = np.asarray(pos)
-    cell = np.asarray(cell)
-    images = np.array(list(itertools.product(range(-n_image, n_image + 1), repeat=3)), dtype=float) @ cell
-    out = {}
-    for i in range(len(pos)):
-        d = pos[None, :, :] - pos[i][None, None, :] + images[:, None, :]  # [image, j, 3]
-        dist = np.linalg.norm(d, axis=-1)
-        for k, j in zip(*np.nonzero(dist < cutoff), strict=True):
-            if j != i:
-                assert (j, i) not in out, "two images within the cutoff: test box too small"
-                out[(j, i)] = d[k, j]
-    return out
-
-
+# The periodic radius graph itself (cell list against the brute force and an explicit image
+# enumeration, gradients, small boxes) is tested in tests/test_graph.py.
 def random_box(n_atoms, cell, gen):
     frac = torch.rand(n_atoms, 3, generator=gen, dtype=F64) * 4.0 - 1.5  # well outside the cell too
     return frac @ cell
 
 
-def test_radius_graph_matches_brute_force():
-    gen = torch.Generator().manual_seed(1)
-    cells = [torch.tensor([[13.5, 1.2, -0.8], [-0.9, 14.0, 1.1], [1.3, -0.6, 15.2]], dtype=F64),
-             torch.tensor([[16.0, 0.0, 0.0], [3.0, 14.5, 0.0], [-2.0, 1.5, 13.8]], dtype=F64)]
-    sizes = [45, 70]
-    pos = torch.cat([random_box(n, c, gen) for n, c in zip(sizes, cells, strict=True)])
-    # pairs within 1e-9 Å of the cutoff, on both sides, one across the periodic boundary
-    direction = torch.tensor([0.48, -0.6, 0.64], dtype=F64)
-    for k, delta in enumerate([-1e-9, 1e-9, -1e-9, 1e-9]):
-        pos[2 * k + 1] = pos[2 * k] + (CUTOFF + delta) * direction + (cells[0][0] if k >= 2 else 0.0)
-    batch = torch.cat([torch.full((n,), g, dtype=torch.long) for g, n in enumerate(sizes)])
-    # interleave the two systems so the function cannot rely on contiguous batches
-    perm = torch.randperm(pos.shape[0], generator=gen)
-    pos, batch = pos[perm], batch[perm]
-    cell = torch.stack(cells)
-
-    expected = {}
-    for g in range(2):
-        idx = torch.nonzero(batch == g).squeeze(1).numpy()
-        for (j, i), vec in brute_force_pairs(pos[idx], cell[g], CUTOFF).items():
-            expected[(int(idx[j]), int(idx[i]))] = vec
-    assert len(expected) > 1000
-
-    for fn in (radius_graph_pbc, torch.jit.script(radius_graph_pbc)):
-        for chunk in (2 ** 21, 7):  # default, and many small row chunks
-            edge_index, edge_vec = fn(pos, cell, batch, CUTOFF, chunk)
-            got = {(int(j), int(i)): v for (j, i), v in zip(edge_index.t().tolist(), edge_vec.numpy(), strict=True)}
-            assert len(got) == edge_index.shape[1]  # no duplicates
-            assert set(got) == set(expected)
-            for key, vec in expected.items():
-                np.testing.assert_allclose(got[key], vec, rtol=0, atol=1e-9)
-            assert bool((edge_index[0] != edge_index[1]).all())
-
-
-def test_radius_graph_gradient_and_small_cell_error():
-    gen = torch.Generator().manual_seed(2)
-    cell = torch.tensor([[[13.0, 0.5, 0.0], [0.0, 13.5, 0.7], [0.4, 0.0, 14.0]]], dtype=F64)
-    pos = random_box(12, cell[0], gen).requires_grad_(True)
-    batch = torch.zeros(12, dtype=torch.long)
-
-    def f(p):
-        return radius_graph_pbc(p, cell, batch, CUTOFF)[1]
-
-    assert f(pos).shape[0] > 0
-    assert torch.autograd.gradcheck(f, (pos,))
-    with pytest.raises(ValueError, match="half of the smallest perpendicular"):
-        radius_graph_pbc(pos.detach(), cell * 0.9, batch, CUTOFF)  # width 11.7 < 2 x 6.287
+def test_model_is_the_same_with_the_brute_force_graph(monkeypatch):
+    """The cell list returns the brute force's edges in the brute force's order, so the model's
+    output does not change bitwise (3 rebuilds; 4 x 4 x 5 and 6 x 6 x 6 cells: both search paths)."""
+    model = make_model(init="default", n_blocks=3, hidden=32, heads=2, ffn=64).double()  # small: the graph is the point
+    inp = make_inputs(sizes=((4, 4, 5), (6, 6, 6)), seed=10)
+    with torch.no_grad():
+        new = model(**inp)["positions"]
+        monkeypatch.setattr(model_module, "radius_graph_pbc", radius_graph_pbc_bruteforce)
+        old = model(**inp)["positions"]
+    assert torch.equal(new, old) and (new - inp["positions"]).abs().max() > 1e-3
 
 
 # --------------------------------------------------------------------------------------------- (c)

@@ -33,9 +33,9 @@ Readings (where the paper is silent or ambiguous; paper-notes.md is followed whe
     Linear(512, 128); both LayerNorms with affine parameters.
 6.  Δr = W_out h with a bias-free Linear(128, 3), one per block (the paper writes W_out inside the
     per-block update; blocks are "identical" in structure, each with its own weights).
-7.  Graph: every ordered pair (j -> i) of distinct atoms of the same system with minimum-image
-    distance < cutoff (``baselines.common.graph.radius_graph_pbc``), rebuilt from the updated
-    positions before every block, including the first.
+7.  Graph: every ordered pair (j -> i) of distinct atoms of the same system closer than the cutoff
+    (periodic images included; ``baselines.common.graph.radius_graph_pbc``, an O(N) cell list),
+    rebuilt from the updated positions before every block, including the first.
 8.  Edge features use the distance only (Table 2); Table 3's "raw edge input 6" (relative R_ij and
     v_ij) is read as the raw quantities the 96-dim embedding is computed from. ψ_vel =
     Linear(3, 64), GELU, Linear(64, 64), shared by all blocks (it is feature construction, like
