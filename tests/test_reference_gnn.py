@@ -1,16 +1,14 @@
-"""The paper's reference attention-GNN (baselines/reference_gnn) and the periodic radius graph.
+"""The paper's reference attention-GNN (baselines/reference_gnn); its periodic radius graph is tested
+in tests/test_graph.py.
 
 Everything is synthetic (FCC Al, a0 = 4.05 Å, 4x4x4 cells = 256 atoms); no data build, CPU only.
 """
 
-import itertools
-
-import numpy as np
 import pytest
 import torch
 
 import baselines.reference_gnn.model as model_module
-from baselines.common.graph import radius_graph_pbc
+from baselines.common.graph import radius_graph_pbc, radius_graph_pbc_bruteforce
 from baselines.reference_gnn.model import ReferenceGNN
 from gnnbench.units import PAPER_CUTOFF_A
 
@@ -63,6 +61,11 @@ def make_inputs(sizes=((4, 4, 4),), seed=0):
 def make_model(seed=0, **kwargs):
     torch.manual_seed(seed)
     return ReferenceGNN(**kwargs)
+
+
+# Tests of the architecture's code paths (symmetries, TorchScript, graph rebuilds, gradients) need an
+# untrained model that moves atoms: they use PyTorch's default initialisation of W_out, not the
+# zero initialisation (the default reading, tested in section (h)).
 
 
 # --------------------------------------------------------------------------------------------- (a)
@@ -139,79 +142,28 @@ def test_table2_sizes_and_parameter_count():
 
 
 # --------------------------------------------------------------------------------------------- (b)
-def brute_force_pairs(pos, cell, cutoff, n_image=4):
-    """Every (j, i, r_j - r_i) over all images n in [-n_image, n_image]^3 (numpy, float64)."""
-    pos = np.asarray(pos)
-    cell = np.asarray(cell)
-    images = np.array(list(itertools.product(range(-n_image, n_image + 1), repeat=3)), dtype=float) @ cell
-    out = {}
-    for i in range(len(pos)):
-        d = pos[None, :, :] - pos[i][None, None, :] + images[:, None, :]  # [image, j, 3]
-        dist = np.linalg.norm(d, axis=-1)
-        for k, j in zip(*np.nonzero(dist < cutoff), strict=True):
-            if j != i:
-                assert (j, i) not in out, "two images within the cutoff: test box too small"
-                out[(j, i)] = d[k, j]
-    return out
-
-
+# The periodic radius graph itself (cell list against the brute force and an explicit image
+# enumeration, gradients, small boxes) is tested in tests/test_graph.py.
 def random_box(n_atoms, cell, gen):
     frac = torch.rand(n_atoms, 3, generator=gen, dtype=F64) * 4.0 - 1.5  # well outside the cell too
     return frac @ cell
 
 
-def test_radius_graph_matches_brute_force():
-    gen = torch.Generator().manual_seed(1)
-    cells = [torch.tensor([[13.5, 1.2, -0.8], [-0.9, 14.0, 1.1], [1.3, -0.6, 15.2]], dtype=F64),
-             torch.tensor([[16.0, 0.0, 0.0], [3.0, 14.5, 0.0], [-2.0, 1.5, 13.8]], dtype=F64)]
-    sizes = [45, 70]
-    pos = torch.cat([random_box(n, c, gen) for n, c in zip(sizes, cells, strict=True)])
-    # pairs within 1e-9 Å of the cutoff, on both sides, one across the periodic boundary
-    direction = torch.tensor([0.48, -0.6, 0.64], dtype=F64)
-    for k, delta in enumerate([-1e-9, 1e-9, -1e-9, 1e-9]):
-        pos[2 * k + 1] = pos[2 * k] + (CUTOFF + delta) * direction + (cells[0][0] if k >= 2 else 0.0)
-    batch = torch.cat([torch.full((n,), g, dtype=torch.long) for g, n in enumerate(sizes)])
-    # interleave the two systems so the function cannot rely on contiguous batches
-    perm = torch.randperm(pos.shape[0], generator=gen)
-    pos, batch = pos[perm], batch[perm]
-    cell = torch.stack(cells)
-
-    expected = {}
-    for g in range(2):
-        idx = torch.nonzero(batch == g).squeeze(1).numpy()
-        for (j, i), vec in brute_force_pairs(pos[idx], cell[g], CUTOFF).items():
-            expected[(int(idx[j]), int(idx[i]))] = vec
-    assert len(expected) > 1000
-
-    for fn in (radius_graph_pbc, torch.jit.script(radius_graph_pbc)):
-        for chunk in (2 ** 21, 7):  # default, and many small row chunks
-            edge_index, edge_vec = fn(pos, cell, batch, CUTOFF, chunk)
-            got = {(int(j), int(i)): v for (j, i), v in zip(edge_index.t().tolist(), edge_vec.numpy(), strict=True)}
-            assert len(got) == edge_index.shape[1]  # no duplicates
-            assert set(got) == set(expected)
-            for key, vec in expected.items():
-                np.testing.assert_allclose(got[key], vec, rtol=0, atol=1e-9)
-            assert bool((edge_index[0] != edge_index[1]).all())
-
-
-def test_radius_graph_gradient_and_small_cell_error():
-    gen = torch.Generator().manual_seed(2)
-    cell = torch.tensor([[[13.0, 0.5, 0.0], [0.0, 13.5, 0.7], [0.4, 0.0, 14.0]]], dtype=F64)
-    pos = random_box(12, cell[0], gen).requires_grad_(True)
-    batch = torch.zeros(12, dtype=torch.long)
-
-    def f(p):
-        return radius_graph_pbc(p, cell, batch, CUTOFF)[1]
-
-    assert f(pos).shape[0] > 0
-    assert torch.autograd.gradcheck(f, (pos,))
-    with pytest.raises(ValueError, match="half of the smallest perpendicular"):
-        radius_graph_pbc(pos.detach(), cell * 0.9, batch, CUTOFF)  # width 11.7 < 2 x 6.287
+def test_model_is_the_same_with_the_brute_force_graph(monkeypatch):
+    """The cell list returns the brute force's edges in the brute force's order, so the model's
+    output does not change bitwise (3 rebuilds; 4 x 4 x 5 and 6 x 6 x 6 cells: both search paths)."""
+    model = make_model(init="default", n_blocks=3, hidden=32, heads=2, ffn=64).double()  # small: the graph is the point
+    inp = make_inputs(sizes=((4, 4, 5), (6, 6, 6)), seed=10)
+    with torch.no_grad():
+        new = model(**inp)["positions"]
+        monkeypatch.setattr(model_module, "radius_graph_pbc", radius_graph_pbc_bruteforce)
+        old = model(**inp)["positions"]
+    assert torch.equal(new, old) and (new - inp["positions"]).abs().max() > 1e-3
 
 
 # --------------------------------------------------------------------------------------------- (c)
 def test_permutation_equivariance():
-    model = make_model(predict_velocities=True).double()
+    model = make_model(predict_velocities=True, init="default").double()
     inp = make_inputs(sizes=((4, 4, 4), (4, 5, 4)), seed=3)  # 256 + 320 atoms, different cells
     perm = torch.randperm(inp["positions"].shape[0], generator=torch.Generator().manual_seed(4))
     permuted = {k: (v[perm] if v.shape[0] == perm.shape[0] and k not in ("cell", "dt_fs", "temperature_K") else v)
@@ -232,7 +184,7 @@ def test_not_translation_invariant_by_design():
     are there to show it. The graph itself is translation invariant, and removing only the
     coordinate columns of Linear(x_i) restores invariance: the raw coordinates are the only cause.
     """
-    model = make_model().double()
+    model = make_model(init="default").double()
     inp = make_inputs(seed=5)
     shift = torch.tensor([0.7, -1.3, 2.1], dtype=F64)
     moved = {**inp, "positions": inp["positions"] + shift}
@@ -259,7 +211,7 @@ def test_not_translation_invariant_by_design():
 @pytest.mark.parametrize("predict_velocities", [False, True])
 def test_torchscript_matches_eager_and_round_trips(tmp_path, predict_velocities):
     # two blocks script the same code as six (the block loop and the graph rebuilt between blocks), at a third of the time
-    model = make_model(predict_velocities=predict_velocities, n_blocks=2).double().eval()
+    model = make_model(predict_velocities=predict_velocities, n_blocks=2, init="default").double().eval()
     inp = make_inputs(sizes=((4, 4, 4), (4, 4, 5)), seed=6)
     scripted = torch.jit.script(model)
     path = tmp_path / "submission.pt"
@@ -290,7 +242,7 @@ def test_float32_model_float64_io_and_ablations():
         other = {**inp, "descriptors": torch.zeros_like(inp["descriptors"])}
         no_desc = make_model(use_descriptors=False)
         assert torch.equal(no_desc(**inp)["positions"], no_desc(**other)["positions"])
-        full = make_model()
+        full = make_model(init="default")
         assert not torch.equal(full(**inp)["positions"], full(**other)["positions"])
     with pytest.raises(Exception, match="species"):
         make_model()(**{**inp, "species": torch.full_like(inp["species"], 29)})
@@ -298,8 +250,8 @@ def test_float32_model_float64_io_and_ablations():
 
 # --------------------------------------------------------------------------------------------- (f)
 def test_graph_rebuilt_from_updated_positions_each_block(monkeypatch):
-    model = make_model(n_blocks=2).double()
-    first_block_only = make_model(n_blocks=1).double()
+    model = make_model(n_blocks=2, init="default").double()
+    first_block_only = make_model(n_blocks=1, init="default").double()
     first_block_only.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("blocks.1.")})
     inp = make_inputs(seed=8)
 
@@ -326,7 +278,7 @@ def test_graph_rebuilt_from_updated_positions_each_block(monkeypatch):
 
 # --------------------------------------------------------------------------------------------- (g)
 def test_gradients_reach_every_parameter():
-    model = make_model(predict_velocities=True)  # float32, as trained
+    model = make_model(predict_velocities=True, init="default")  # float32, as trained; zero W_out: see (h)
     gen = torch.Generator().manual_seed(9)
     cells = [torch.eye(3, dtype=F64) * 13.0, torch.eye(3, dtype=F64) * 13.5]
     sizes = [40, 50]
@@ -345,3 +297,93 @@ def test_gradients_reach_every_parameter():
         assert p.grad is not None, name
         assert bool(torch.isfinite(p.grad).all()), name
         assert p.grad.abs().max().item() > 0, name
+
+
+# --------------------------------------------------------------------------------------------- (h)
+def small_batch(seed):
+    """Two small random periodic systems (40 + 50 atoms), float64 contract inputs."""
+    gen = torch.Generator().manual_seed(seed)
+    cells = [torch.eye(3, dtype=F64) * 13.0, torch.eye(3, dtype=F64) * 13.5]
+    sizes = [40, 50]
+    pos = torch.cat([random_box(n, c, gen) for n, c in zip(sizes, cells, strict=True)])
+    n = pos.shape[0]
+    return dict(positions=pos, velocities=5.0 * torch.randn(n, 3, generator=gen, dtype=F64),
+                species=torch.full((n,), 13, dtype=torch.long),
+                batch=torch.cat([torch.full((k,), g, dtype=torch.long) for g, k in enumerate(sizes)]),
+                cell=torch.stack(cells), descriptors=torch.rand(n, 5, generator=gen, dtype=F64),
+                dt_fs=torch.tensor([1.0, 10.0], dtype=F64), temperature_K=torch.tensor([5.0, 800.0], dtype=F64))
+
+
+@pytest.mark.parametrize("predict_velocities", [False, True])
+def test_zero_init_predicts_zero_displacement(predict_velocities):
+    """Reading 15: by default W_out (and the velocity head) start at zero, so the untrained model returns
+    exactly its input positions (and velocities), eager and scripted; ``init="default"`` does not."""
+    inp = make_inputs(seed=11)
+    model = make_model(predict_velocities=predict_velocities)  # float32 parameters, float64 I/O
+    assert all(bool((block.out.weight == 0).all()) for block in model.blocks)
+    with torch.no_grad():
+        outs = [model(**inp), torch.jit.script(model)(**inp)]
+    for out in outs:
+        assert torch.equal(out["positions"], inp["positions"])
+        if predict_velocities:
+            assert torch.equal(out["velocities"], inp["velocities"])
+    default = make_model(predict_velocities=predict_velocities, init="default")
+    with torch.no_grad():
+        out = default(**inp)
+    rms = (out["positions"] - inp["positions"]).pow(2).sum(1).mean().sqrt().item()
+    assert rms > 0.5  # ~1 Å per block (issue #10), against ~1e-2 Å true displacements
+    if predict_velocities:
+        assert (out["velocities"] - inp["velocities"]).abs().max().item() > 0.1
+    # only W_out differs: the other layers draw the same random numbers under the same seed
+    zero_state, default_state = model.state_dict(), default.state_dict()
+    differing = {k for k in zero_state if not torch.equal(zero_state[k], default_state[k])}
+    assert differing == {f"blocks.{b}.out.weight" for b in range(6)} | ({"velocity_out.weight"} if predict_velocities else set())
+    with pytest.raises(ValueError, match="init must be"):
+        ReferenceGNN(init="xavier")
+
+
+def test_zero_init_trains_every_parameter_after_one_step():
+    """At step 0 only the zero output layers get gradient (every other path is multiplied by them);
+    after one update, every parameter does: the zero initialisation does not freeze the blocks."""
+    model = make_model(predict_velocities=True)
+    inp = small_batch(9)
+    target = inp["positions"] + 0.01
+
+    def backward():
+        model.zero_grad()
+        out = model(**inp)
+        loss = ((out["positions"] - target) ** 2).sum(1).mean() + ((out["velocities"] - inp["velocities"] - 0.1) ** 2).sum(1).mean()
+        loss.backward()
+
+    heads = {f"blocks.{b}.out.weight" for b in range(6)} | {"velocity_out.weight"}
+    backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None, name
+        assert (p.grad.abs().max().item() > 0) is (name in heads), name
+    torch.optim.SGD(model.parameters(), lr=1e-2).step()
+    backward()
+    for name, p in model.named_parameters():
+        assert bool(torch.isfinite(p.grad).all()) and p.grad.abs().max().item() > 0, name
+
+
+def test_gns_init_flag():
+    """The GNS baseline's decoder is already scaled to physical sizes (its untrained model is within a
+    few % of constant velocity), so it keeps PyTorch's initialisation by default; ``init="zero"``
+    makes it exactly the constant-velocity model, its documented zero-output point."""
+    from baselines.gns.model import GNS
+
+    inp = small_batch(12)
+    torch.manual_seed(0)
+    zero = GNS(init="zero")
+    torch.manual_seed(0)
+    default = GNS()
+    with torch.no_grad():
+        out = zero(**inp)
+        out_default = default(**inp)
+    vel32 = inp["velocities"].float()
+    ballistic = (vel32 * (inp["dt_fs"].float()[inp["batch"]] * 1e-3).unsqueeze(-1)).double()
+    assert torch.equal(out["positions"], inp["positions"] + ballistic)
+    assert torch.equal(out["velocities"], vel32.double())
+    assert (out_default["velocities"] - out["velocities"]).abs().max().item() > 1e-3
+    with pytest.raises(ValueError, match="init must be"):
+        GNS(init="xavier")
