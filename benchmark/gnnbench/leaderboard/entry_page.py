@@ -136,9 +136,23 @@ def plots_of(folder: Path) -> list[str]:
     return [f"plots/{name}" for name in [*(p for p in PLOTS if p in found), *others]]
 
 
-def rollout_files_of(folder: Path) -> list[str]:
-    """The rollout files committed with the entry (relative to its folder), by mode and trajectory."""
-    found = sorted(p.relative_to(folder).as_posix() for p in folder.glob("rollouts/*/*.extxyz.gz") if _linkable(p) and _linkable(p.parent))
+def rollout_files_of(folder: Path, scores: dict) -> list[str]:
+    """The pictured trajectory's rollout files (relative to the folder): the ones a repository keeps.
+
+    The scorer writes every trajectory's pair but pictures the last trajectory it lists (the
+    hottest held-out temperature), and only those files are committed (.gitignore); linking what
+    happens to lie on disk would make the page depend on the machine that generated it.
+    """
+    found = []
+    for mode, result in sorted(scores.get("rollouts", {}).items()):
+        listed = result.get("rollout_files") if isinstance(result, dict) else None
+        if not isinstance(listed, dict) or not listed:
+            continue
+        pair = listed[list(listed)[-1]]
+        for name in sorted(pair.values()) if isinstance(pair, dict) else []:
+            path = folder / str(name)
+            if str(name).startswith(f"rollouts/{mode}/") and path.is_file() and _linkable(path) and _linkable(path.parent):
+                found.append(path.relative_to(folder).as_posix())
     return found[:MAX_LINKED_FILES]
 
 
@@ -195,7 +209,7 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
         "<h2>Metadata</h2>", _table(["field", "value"], _metadata_rows(meta)),
         stride_section(entry), rollout_section(entry), cost_section(entry),
         f'<h2>Plots</h2>\n<div class="plots">{plots or "<p>none</p>"}</div>',
-        rollout_files_section(entry.folder, link),
+        rollout_files_section(entry.folder, entry.scores, link),
         "<h2>How to reproduce</h2>",
         f"<pre><code>{html.escape(reproduce_commands(entry))}</code></pre>",
         f"<p>How the model itself was made: {link('README.md', 'its README')}.</p>" if readme else "",
@@ -206,8 +220,8 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
             + "\n".join(part for part in body if part) + "\n</body>\n</html>\n")
 
 
-def rollout_files_section(folder: Path, link) -> str:
-    files = rollout_files_of(folder)
+def rollout_files_section(folder: Path, scores: dict, link) -> str:
+    files = rollout_files_of(folder, scores)
     if not files:
         return ""
     return ("<h2>Rollout files</h2>\n<p>The pictured rollouts as extended XYZ (gzipped; OVITO and ASE open them as they are): the "
