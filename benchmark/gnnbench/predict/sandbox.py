@@ -131,6 +131,10 @@ def bwrap_command(bwrap: str, private: Path, device: str, threads: int, limits: 
         args += ["--proc", "/proc", "--ro-bind", "/sys", "/sys"]
     args += ["--remount-ro", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp",
              "--ro-bind", str(WORKER_SCRIPT), "/sandbox/worker.py", "--ro-bind", str(private / "submission.pt"), "/sandbox/submission.pt"]
+    # an installation under /tmp (a CI clone, say) was hidden by the private /tmp: bind it again on top
+    for root in _bind_roots():
+        if root == "/tmp" or root.startswith("/tmp/"):
+            args += ["--ro-bind", root, root]
     torch_root = str(Path(torch.__file__).resolve().parent.parent)
     env = ["--setenv", "PYTHONPATH", torch_root] if not _on_default_path(torch_root) else []
     return args + env + ["--", sys.executable, "-s", "-B", "-u", "/sandbox/worker.py"]  # -u: what it printed survives a crash
