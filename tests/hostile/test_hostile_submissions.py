@@ -13,7 +13,7 @@ import os
 import re
 import time
 
-import jsonschema
+import jsonschema_rs
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -149,7 +149,7 @@ MODELS = {"submission", *(b.value for b in Baseline)}
 def test_every_number_of_scores_json_is_typed_in_the_schema():
     base = miniature_scores()
     validate_scores(base)
-    validator = jsonschema.Draft202012Validator(yaml.safe_load(SCORES_SCHEMA.read_text()))
+    validator = jsonschema_rs.Draft202012Validator(yaml.safe_load(SCORES_SCHEMA.read_text()))  # validate_scores' first check
     patterns = {}  # one path per kind of field: list positions and the models' names do not make a new kind
     for path in number_paths(base):
         if path[:2] != ("submission", "metadata"):  # the metadata has its own schema

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import jsonschema
+import jsonschema_rs
 import numpy as np
 import yaml
 from matplotlib.figure import Figure
@@ -40,8 +41,9 @@ CURVE_DIGITS = 6  # significant digits kept in plotted curves
 
 
 def _clean(value, digits: int = DIGITS):
-    """JSON-safe copy: NaN/inf -> null, numpy scalars -> Python, floats rounded to ``digits``
-    significant digits (CURVE_DIGITS under a ``curves`` or ``reference`` key)."""
+    """JSON-safe copy: NaN/inf -> null, numpy scalars -> Python, a str subclass (torch.__version__) ->
+    str, floats rounded to ``digits`` significant digits (CURVE_DIGITS under a ``curves`` or
+    ``reference`` key)."""
     if isinstance(value, dict):
         return {str(k): _clean(v, CURVE_DIGITS if k in ("curves", "reference") else digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -54,17 +56,34 @@ def _clean(value, digits: int = DIGITS):
         return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
+    if isinstance(value, str):
+        return str(value)
     return value
 
 
 @functools.lru_cache(maxsize=1)
-def _scores_validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(yaml.safe_load(SCHEMA_PATH.read_text()))
+def _scores_validators() -> tuple[jsonschema_rs.Draft202012Validator, jsonschema.Draft202012Validator]:
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    return jsonschema_rs.Draft202012Validator(schema), jsonschema.Draft202012Validator(schema)
 
 
 def validate_scores(scores: dict) -> None:
-    """Raise jsonschema.ValidationError if ``scores`` breaks the scores.json schema."""
-    _scores_validator().validate(scores)
+    """Raise jsonschema.ValidationError if ``scores`` breaks the scores.json schema.
+
+    A scores.json holds ~70,000 values: jsonschema-rs checks it in ~4 ms, where jsonschema takes
+    ~0.8 s. Only a document that fails is checked again by jsonschema, for its error (the path and
+    the oneOf context that ``gnnbench validate`` reports). Both implement JSON Schema 2020-12.
+    """
+    fast, explaining = _scores_validators()
+    try:
+        if fast.is_valid(scores):
+            return
+        first_error = next(fast.iter_errors(scores)).message
+    except ValueError:  # a value JSON has no type for (e.g. a numpy scalar): jsonschema alone decides
+        first_error = None
+    explaining.validate(scores)
+    if first_error is not None:  # the two disagree: the stricter one wins
+        raise jsonschema.ValidationError(f"breaks the scores schema: {first_error}")
 
 
 TEXT_MAX_CHARS = 2000  # the schema's cap on a free-text field ($defs/text): a model's error message can be any length
