@@ -4,7 +4,7 @@ LAMMPS data is built here once per test run and shared by all tests that ask for
 are in two tiers: the fast tier (``pytest -m "not slow"``: unit tests, seconds) and the slow
 tier (``pytest -m slow``). A test is slow when it uses a LAMMPS-built dataset, directly or
 through another fixture (marked here, see ``pytest_collection_modifyitems``), or when it is
-marked ``@pytest.mark.slow`` itself (DDP, Chromium, a LAMMPS run of its own).
+marked ``@pytest.mark.slow`` itself (DDP, Chromium, a LAMMPS run of its own, a sandboxed worker).
 """
 
 from __future__ import annotations
@@ -52,6 +52,17 @@ def shard_checksums(root: Path) -> dict[str, str]:
     """sha256 of every data shard, as recorded in the manifest."""
     files = json.loads((root / "manifest.json").read_text())["files"]
     return {name: info["sha256"] for name, info in files.items() if name.startswith("data/")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def baseline_cache(tmp_path_factory) -> Path:
+    """The scorer's baseline cache (gnnbench.score.baseline_cache) for this test run only, never the
+    user's ~/.cache: the first scoring of a dataset computes the baselines, the others read them."""
+    from gnnbench.score.baseline_cache import CACHE_ENV
+
+    directory = tmp_path_factory.mktemp("baseline-cache")
+    os.environ[CACHE_ENV] = str(directory)  # CLI subprocesses inherit it
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,9 @@ from gnnbench.load.frames import TargetKind, read_split
 from gnnbench.predict.export import trivial_metadata, write_submission
 from gnnbench.predict.submission import SubmissionError, load_submission
 from gnnbench.predict.trivial import ConstantVelocity, ZeroDisplacement
-from gnnbench.score.baselines import Baseline
+from gnnbench.score import SCORER_VERSION
+from gnnbench.score.baseline_cache import CACHE_ENV
+from gnnbench.score.baselines import ROLLOUT_BASELINES, Baseline
 from gnnbench.score.report import validate_scores
 from gnnbench.score.run import ScoreOptions, load_model, score
 
@@ -205,7 +207,7 @@ def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_d
     assert "Δt 10 fs: constant-velocity LOSES to Verlet k=1, Verlet k=4" in result.stdout  # said plainly
     scores = json.loads((path.parent / "scores.json").read_text())
     validate_scores(scores)
-    assert scores["dataset"]["data_sha256"] and scores["scorer_version"] == "2.0.0"
+    assert scores["dataset"]["data_sha256"] and scores["scorer_version"] == SCORER_VERSION
     assert scores["cost"]["speedup_vs_lammps"] > 0
     for mode in ("nve", "thermostatted"):
         models = scores["rollouts"][mode]["models"]
@@ -247,9 +249,16 @@ def check_rollout_files(scores: dict, out_dir: Path, stdout: str) -> None:
             assert picture.stat().st_size > 20_000
 
 
-def test_zero_displacement_rollout_keeps_positions_and_has_no_msd(mini_dataset, tmp_path):
+def test_zero_displacement_rollout_keeps_positions_and_has_no_msd_and_cached_baselines_equal_computed_ones(
+        mini_dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))  # empty: this scoring computes every baseline
     path = make(ZeroDisplacement(), tmp_path, "zero")
-    scores = score_path(path, mini_dataset, ScoreOptions(cost=False, quiet=True))
+    options = ScoreOptions(cost=False, quiet=True)
+    scores = score_path(path, mini_dataset, options)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2 + 2 * len(ROLLOUT_BASELINES)  # 2 splits; 2 modes × baselines
+    from_cache = score_path(path, mini_dataset, options)
+    timings = ("wall_seconds", "sandbox")
+    assert {k: v for k, v in from_cache.items() if k not in timings} == {k: v for k, v in scores.items() if k not in timings}
     for mode in ("nve", "thermostatted"):
         for r in scores["rollouts"][mode]["models"]["submission"]["per_trajectory"].values():
             assert r["survived"]

@@ -43,6 +43,7 @@ from ..generate.config import BuildConfig
 from ..load.frames import NveWindow, SplitFrames
 from ..predict.submission import Submission, SubmissionOutputError
 from ..units import PS_PER_FS
+from .baseline_cache import BaselineCache
 from .baselines import SUBMISSION, Baseline
 from .bootstrap import with_ci
 from .inputs import batch_inputs
@@ -400,8 +401,10 @@ def summarize(per_trajectory: dict[str, dict], mode: RolloutMode) -> dict:
 
 
 def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitFrames], windows: dict[str, NveWindow],
-             config: BuildConfig, protocol: dict, baselines=(), out_dir: Path | None = None) -> dict:
-    """One rollout mode for the submission and each baseline at the submission's stride.
+             config: BuildConfig, protocol: dict, baselines=(), out_dir: Path | None = None,
+             cache: BaselineCache | None = None) -> dict:
+    """One rollout mode for the submission and each baseline at the submission's stride; a
+    baseline's result comes from ``cache`` when it has it, and goes into it otherwise.
 
     With ``out_dir``, the submission's rollouts and their MD references are written as extended
     XYZ to ``out_dir/rollouts/<mode>/<trajectory>-{model,md}.extxyz.gz`` and listed, relative to
@@ -425,6 +428,14 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
         own = getattr(submission, "baseline", None)  # a Verlet baseline scored as its own entry rolls out as one
         first = VerletStepper(own, config, n_atoms, name=SUBMISSION) if own is not None else SubmissionStepper(submission)
         for stepper in [first] + [VerletStepper(b, config, n_atoms) for b in baselines if b is not own]:
+            what = {"rollouts": mode.value, "baseline": stepper.name, "stride_fs": stride, "horizon_fs": horizon,
+                    "observe_every": observe_every, "protocol": protocol,
+                    "trajectories": [f"{f.split}/{f.trajectory_id[rows[0]]}" for f, rows in starts]}
+            stored = cache.get(what) if cache is not None and stepper is not first else None
+            if stored is not None:
+                stepper.close()
+                models[stepper.name] = stored
+                continue
             rollouts = [_start(frames, rows[0], mode, protocol, config, i) for i, (frames, rows) in enumerate(starts)]
             try:
                 roll_out(stepper, rollouts, mode, stride, horizon, observe_every, evaluator, config, protocol)
@@ -435,6 +446,8 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
                 stepper.close()
             per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, n_atoms) for r, ref in zip(rollouts, references, strict=True)}
             models[stepper.name] = {**summarize(per_trajectory, mode), "per_trajectory": per_trajectory}
+            if cache is not None and stepper is not first:
+                cache.put(what, models[stepper.name])
             if out_dir is not None and stepper.name == SUBMISSION:
                 files = {r.trajectory: write_rollout_pair(out_dir, mode.value, r, ref, submission.name)
                          for r, ref in zip(rollouts, references, strict=True)}

@@ -25,6 +25,7 @@ from ..package.splits import ROLLOUT_SPLITS
 from ..predict.sandbox import SandboxLimits, load_sandboxed
 from ..predict.submission import SubmissionOutputError, check_torchscript_archive, load_submission
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
+from .baseline_cache import BaselineCache
 from .baselines import ROLLOUT_BASELINES, STRIDE_BASELINES, Baseline
 from .cost import hardware, measure_cost, process_boundary
 from .inputs import batch_inputs
@@ -147,9 +148,11 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         if not options.quiet:
             print(notes[-1])
 
+    data_sha256 = data_digest(data_root, verified)
+    cache = BaselineCache.default(data_sha256, config_name)
     verlet = VerletEam(config, splits["test"].n_atoms)
     try:
-        stride = score_strides(model, splits, protocol["stride_batch_size"], verlet, STRIDE_BASELINES)
+        stride = score_strides(model, splits, protocol["stride_batch_size"], verlet, STRIDE_BASELINES, cache)
     finally:
         verlet.close()
     errors += [f"stride accuracy on {split}: {r['error']}" for split, r in stride["nve"].items() if r.get("failed")]
@@ -161,7 +164,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         if not options.rollouts:
             rollouts[mode.value] = {"skipped": "--no-rollouts"}
             continue
-        rollouts[mode.value] = run_mode(mode, model, splits, windows, config, protocol, ROLLOUT_BASELINES, out_dir=out_dir)
+        rollouts[mode.value] = run_mode(mode, model, splits, windows, config, protocol, ROLLOUT_BASELINES, out_dir=out_dir, cache=cache)
         failed = rollouts[mode.value]["models"].get("submission", {})
         if failed.get("failed"):
             errors.append(f"{mode.value} rollouts: {failed['error']}")
@@ -179,7 +182,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "schema_version": SCORES_SCHEMA_VERSION,
         "scorer_version": SCORER_VERSION,
         "dataset": {"name": manifest.get("dataset", DATASET_REPO), "version": manifest["version"], "config": config_name,
-                    "data_sha256": data_digest(data_root, verified)},
+                    "data_sha256": data_sha256},
         "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata,
                        **({"metadata_defaults": own_use_note(model.metadata)} if getattr(model, "metadata_defaults", False) else {})},
         "hardware": hardware(model.device),
@@ -202,6 +205,9 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         print_report(scores)
         for note in picture_notes + notes:
             print("\nNOTE: " + note)
+        if cache.directory is not None:
+            print(f"\nbaselines: {cache.hits} of {cache.hits + cache.misses} results read from the cache in {cache.directory} "
+                  "(GNNBENCH_CACHE=off recomputes them)")
         print(f"\nwrote {out_dir / 'scores.json'} and plots in {out_dir / 'plots'} ({scores['wall_seconds']:.1f} s)")
     return scores
 

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ..load.frames import SplitFrames, TargetKind
 from ..predict.submission import Submission, SubmissionOutputError
 from ..units import PS_PER_FS
+from .baseline_cache import BaselineCache
 from .baselines import SUBMISSION, Baseline
 from .bootstrap import with_ci
 from .inputs import batch_inputs
@@ -86,6 +87,18 @@ class _Accumulator:
                 self.values[(kind, dt, name, "velocity_mse")][rows] = anchor_mse(velocities, true_v[rows, k])
                 self.has_velocity.add(name)
 
+    def of(self, names: list[str]) -> dict[str, list]:
+        """The per-anchor values of ``names`` as JSON ("kind|dt|name|field": list; NaN where unset)."""
+        return {f"{kind.value}|{dt}|{name}|{field}": v.tolist() for (kind, dt, name, field), v in self.values.items() if name in names}
+
+    def restore(self, stored: dict[str, list]) -> None:
+        """Put back what :meth:`of` returned (a name stored with velocities has them)."""
+        for key, v in stored.items():
+            kind, dt, name, field = key.split("|")
+            self.values[(TargetKind(kind), int(dt), name, field)] = np.asarray(v, dtype=np.float64)
+            if field == "velocity_mse" and not np.isnan(self.values[(TargetKind(kind), int(dt), name, field)]).all():
+                self.has_velocity.add(name)
+
     def errors(self, kind: TargetKind, dt: int, names: list[str], rows: np.ndarray) -> dict[str, AnchorErrors]:
         def get(name: str, field: str) -> np.ndarray:
             return self.values[(kind, dt, name, field)][rows]
@@ -94,15 +107,8 @@ class _Accumulator:
                 for name in names}
 
 
-def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
-                verlet: VerletEam, baselines=tuple(Baseline)) -> dict[TargetKind, dict]:
-    """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
-
-    Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
-    {T: {dt: at_dt}}}}. A failing submission call raises SubmissionOutputError naming the input.
-    """
-    names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines]
-    store = _Accumulator(frames.n_anchors, strides_fs, names)
+def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[int], verlet: VerletEam, baselines) -> None:
+    """Every baseline's per-anchor errors on one split, into ``store``."""
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
     verlets = [b for b in baselines if b.is_verlet]
     for row in tqdm(range(frames.n_anchors), desc=f"Verlet baselines ({frames.split})", unit="anchor",
@@ -123,6 +129,29 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
             store.add(all_rows, dt, Baseline.ZERO_DISPLACEMENT.value, frames, k, np.zeros_like(frames.positions), frames.velocities)
         if Baseline.CONSTANT_VELOCITY in baselines:
             store.add(all_rows, dt, Baseline.CONSTANT_VELOCITY.value, frames, k, frames.velocities * (dt * PS_PER_FS), frames.velocities)
+
+
+def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
+                verlet: VerletEam, baselines=tuple(Baseline), cache: BaselineCache | None = None) -> dict[TargetKind, dict]:
+    """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
+
+    Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
+    {T: {dt: at_dt}}}}. A failing submission call raises SubmissionOutputError naming the input.
+    The baselines' per-anchor errors come from ``cache`` when it has them, and go into it otherwise.
+    """
+    names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines]
+    store = _Accumulator(frames.n_anchors, strides_fs, names)
+    what = {"stride_accuracy": frames.split, "strides_fs": list(strides_fs), "baselines": [b.value for b in baselines],
+            "n_anchors": frames.n_anchors}
+    stored = cache.get(what) if cache is not None else None
+    if stored is not None:
+        store.restore(stored)
+    else:
+        _baseline_errors(store, frames, strides_fs, verlet, baselines)
+        if cache is not None:
+            cache.put(what, store.of([b.value for b in baselines]))
+    dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
+    all_rows = np.arange(frames.n_anchors)
     if submission is not None:
         uses_descriptors = submission.metadata["uses_descriptors"]
         work = [(dt, rows) for dt in strides_fs
@@ -153,14 +182,14 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
 
 
 def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, verlet: VerletEam,
-                  baselines=tuple(Baseline)) -> dict[str, dict[str, dict]]:
+                  baselines=tuple(Baseline), cache: BaselineCache | None = None) -> dict[str, dict[str, dict]]:
     """{target kind value: {split: result}}; a split on which the submission fails is reported as
     ``{"failed": true, "error": ...}`` under both kinds, and the other splits are still scored."""
     strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
     results: dict[str, dict[str, dict]] = {kind.value: {} for kind in TargetKind}
     for name, frames in splits.items():
         try:
-            by_kind = score_split(submission, frames, strides, batch_size, verlet, baselines)
+            by_kind = score_split(submission, frames, strides, batch_size, verlet, baselines, cache)
         except SubmissionOutputError as err:
             by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
         for kind, result in by_kind.items():
