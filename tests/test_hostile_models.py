@@ -4,8 +4,9 @@ nothing outside the scorer's output folder.
 
 TorchScript runs no Python, but ``torch.save(obj, path)`` writes any file and
 ``torch.from_file(path)`` reads (and maps) any file; the rest is about limits: memory, time,
-output, and honest cost. The fast tests call the sandboxed submission directly on small
-synthetic inputs; the slow ones score on the mini dataset through the command line.
+output, and honest cost. Most tests call the sandboxed submission directly on small synthetic
+inputs, one scores on the mini dataset through the command line. All are in the slow tier: each
+starts a sandboxed worker process (bubblewrap, a fresh Python and torch: 1.5 to 8 s).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from gnnbench.predict.submission import SubmissionError, SubmissionOutputError, 
 from gnnbench.predict.trivial import ConstantVelocity
 from gnnbench.score.cost import time_submission
 from gnnbench.score.inputs import batch_inputs
+
+pytestmark = pytest.mark.slow  # a sandboxed worker process per test
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = SandboxLimits(memory_gib=2.0, call_timeout_s=20.0, submission_timeout_s=120.0)

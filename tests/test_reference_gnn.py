@@ -163,7 +163,7 @@ def test_model_is_the_same_with_the_brute_force_graph(monkeypatch):
 
 # --------------------------------------------------------------------------------------------- (c)
 def test_permutation_equivariance():
-    model = make_model(predict_velocities=True, init="default").double()
+    model = make_model(predict_velocities=True, n_blocks=2, init="default").double()  # two blocks: a graph rebuilt between them
     inp = make_inputs(sizes=((4, 4, 4), (4, 5, 4)), seed=3)  # 256 + 320 atoms, different cells
     perm = torch.randperm(inp["positions"].shape[0], generator=torch.Generator().manual_seed(4))
     permuted = {k: (v[perm] if v.shape[0] == perm.shape[0] and k not in ("cell", "dt_fs", "temperature_K") else v)
@@ -184,7 +184,7 @@ def test_not_translation_invariant_by_design():
     are there to show it. The graph itself is translation invariant, and removing only the
     coordinate columns of Linear(x_i) restores invariance: the raw coordinates are the only cause.
     """
-    model = make_model(init="default").double()
+    model = make_model(n_blocks=2, init="default").double()
     inp = make_inputs(seed=5)
     shift = torch.tensor([0.7, -1.3, 2.1], dtype=F64)
     moved = {**inp, "positions": inp["positions"] + shift}
@@ -233,19 +233,19 @@ def test_float32_model_float64_io_and_ablations():
     """Default float32 parameters take the float64 contract inputs; ablations script and run."""
     inp = make_inputs(seed=7)
     for kwargs in ({}, {"use_attention": False}, {"use_descriptors": False}):
-        scripted = torch.jit.script(make_model(**kwargs))
+        scripted = torch.jit.script(make_model(n_blocks=2, **kwargs))  # TorchScript unrolls the blocks: two compile at a third of six
         with torch.no_grad():
             out = scripted(**inp)
         assert out["positions"].dtype == F64 and bool(torch.isfinite(out["positions"]).all())
     # the descriptor-free variant ignores descriptors, the full one does not
     with torch.no_grad():
         other = {**inp, "descriptors": torch.zeros_like(inp["descriptors"])}
-        no_desc = make_model(use_descriptors=False)
+        no_desc = make_model(use_descriptors=False, n_blocks=2)
         assert torch.equal(no_desc(**inp)["positions"], no_desc(**other)["positions"])
-        full = make_model(init="default")
+        full = make_model(init="default", n_blocks=2)
         assert not torch.equal(full(**inp)["positions"], full(**other)["positions"])
     with pytest.raises(Exception, match="species"):
-        make_model()(**{**inp, "species": torch.full_like(inp["species"], 29)})
+        make_model(n_blocks=1)(**{**inp, "species": torch.full_like(inp["species"], 29)})
 
 
 # --------------------------------------------------------------------------------------------- (f)

@@ -25,7 +25,7 @@ def copy_valid(submissions: Path, name: str = VALID, new_name: str | None = None
     """A copy of a committed submission under ``submissions/``, renamed (folder, metadata and scores) if
     asked; a renamed copy is no longer one of the suite's baselines, so its ``baseline: true`` goes."""
     target = submissions / (new_name or name)
-    shutil.copytree(SUBMISSIONS / name, target, ignore=shutil.ignore_patterns("rollouts"))
+    shutil.copytree(SUBMISSIONS / name, target, ignore=shutil.ignore_patterns("rollouts", "submission.log"))  # what git ignores
     if new_name:
         rename(target, new_name)
         edit_metadata(target, lambda m: m.pop("baseline", None))
