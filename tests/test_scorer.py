@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from click.testing import CliRunner
 
 from conftest import run_cli
+from gnnbench.cli import main
 from gnnbench.load.frames import TargetKind, read_split
 from gnnbench.predict.export import trivial_metadata, write_submission
 from gnnbench.predict.submission import SubmissionError, load_submission
@@ -155,8 +157,8 @@ def test_a_pickled_payload_is_refused_and_never_run(tmp_path):
     path.write_bytes(pickle.dumps(Payload()))
     with pytest.raises(SubmissionError, match="refused, it is a Python pickle"):
         load_submission(path)
-    result = run_cli("score", str(path), check=False)
-    assert result.returncode != 0 and "not a TorchScript archive" in result.stderr
+    result = CliRunner().invoke(main, ["score", str(path)])  # the command line, in this process
+    assert result.exit_code != 0 and "not a TorchScript archive" in result.output
     assert not marker.exists()
 
 
