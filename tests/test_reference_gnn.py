@@ -393,6 +393,21 @@ def test_gns_init_flag():
         GNS(init="xavier")
 
 
+
+def test_constant_velocity_start_is_the_constant_velocity_baseline_before_training():
+    """Our variant (start="constant_velocity"): with zero W_out the untrained model returns exactly
+    r + v·Δt (Δt per system, in fs; v in Å/ps), eager and scripted; training then learns the correction."""
+    inp = make_inputs(sizes=((4, 4, 4), (4, 4, 5)), seed=12)  # Δt 1 and 5 fs
+    expected = inp["positions"] + inp["velocities"] * (inp["dt_fs"][inp["batch"]] * 1e-3)[:, None]
+    model = make_model(n_blocks=2, start="constant_velocity")
+    with torch.no_grad():
+        outs = [model(**inp), torch.jit.script(model)(**inp)]
+    for out in outs:
+        assert torch.equal(out["positions"], expected)
+    with pytest.raises(ValueError, match="start must be"):
+        make_model(start="verlet")
+
+
 SHIPPED_CONFIGS = sorted(p for p in (Path(__file__).resolve().parents[1] / "baselines").rglob("*.yaml")
                          if "model" in (yaml.safe_load(p.read_text()) or {}))
 

@@ -75,6 +75,10 @@ v(t+Δt) = v(t) + W_v h (Å/ps), W_v zero at initialisation with ``init="zero"``
 Ablations: ``use_descriptors=False`` drops the descriptor embedding (h_static 128, node input 134);
 ``use_attention=False`` drops the attention sub-layer (m_i = h'_i, the message-passing output);
 ``init="default"`` keeps PyTorch's initialisation of W_out (reading 15). Everything else is unchanged.
+``start="constant_velocity"`` (a variant of ours, labelled as such wherever it is scored, issue #10):
+the displacement starts at v(t)Δt instead of 0, so the first block's graph and coordinates are those
+of r + vΔt and the blocks predict the correction to constant velocity; with zero W_out the untrained
+model is exactly the constant-velocity baseline. The architecture and parameters are the same.
 
 Parameter count (defaults): 2,062,336 =
   species embedding 64 + descriptor Linear(5,64) 384 + ψ_vel 256 + 4,160
@@ -90,7 +94,7 @@ import torch
 from torch import Tensor, nn
 
 from baselines.common.graph import radius_graph_pbc
-from gnnbench.units import PAPER_CUTOFF_A
+from gnnbench.units import PAPER_CUTOFF_A, PS_PER_FS
 
 
 class RBF(nn.Module):
@@ -187,18 +191,24 @@ class ReferenceGNN(nn.Module):
 
     use_descriptors: torch.jit.Final[bool]
     predict_velocities: torch.jit.Final[bool]
+    start_from_constant_velocity: torch.jit.Final[bool]
+    ps_per_fs: torch.jit.Final[float]
 
     def __init__(self, hidden: int = 128, n_blocks: int = 6, heads: int = 8, head_dim: int = 16, ffn: int = 512,
                  cutoff: float = PAPER_CUTOFF_A, use_descriptors: bool = True, use_attention: bool = True,
                  predict_velocities: bool = False, n_rbf: int = 32,
                  dt_range: tuple[float, float] = (1.0, 10.0),
                  temperature_range: tuple[float, float] = (5.0, 800.0),
-                 species: tuple[int, ...] = (13,), init: str = "zero"):
+                 species: tuple[int, ...] = (13,), init: str = "zero", start: str = "zero"):
         super().__init__()
         if n_blocks < 1:
             raise ValueError("n_blocks must be >= 1")
         if init not in ("zero", "default"):
             raise ValueError(f"init must be 'zero' (W_out and the velocity head start at zero) or 'default', not {init!r}")
+        if start not in ("zero", "constant_velocity"):
+            raise ValueError(f"start must be 'zero' (the paper) or 'constant_velocity' (ours: blocks correct r + vΔt), not {start!r}")
+        self.start_from_constant_velocity = start == "constant_velocity"
+        self.ps_per_fs = PS_PER_FS  # an attribute: TorchScript cannot read a module-level float
         self.cutoff = float(cutoff)
         self.hidden = hidden
         self.use_descriptors = use_descriptors
@@ -262,6 +272,8 @@ class ReferenceGNN(nn.Module):
         vel = velocities.to(dtype)
         static = self.static_features(species, batch, descriptors, dt_fs, temperature_K)
         displacement = torch.zeros(positions.shape[0], 3, dtype=positions.dtype, device=positions.device)
+        if self.start_from_constant_velocity:  # v (Å/ps) · Δt (fs) · 1e-3 ps/fs
+            displacement = velocities * (dt_fs.index_select(0, batch) * self.ps_per_fs).unsqueeze(1)
         h = torch.zeros(positions.shape[0], self.hidden, dtype=dtype, device=positions.device)
         for block in self.blocks:
             current = positions + displacement  # input dtype (float64 from the scorer)
