@@ -20,6 +20,7 @@ import pytest
 from conftest import TINY_CONFIG, run_cli, shard_checksums
 from gnnbench.generate.buildsafe import LOCK_NAME, build_lock
 from gnnbench.generate.config import load_config
+from gnnbench.package.manifest import data_digest
 from gnnbench.package.splits import SPLITS
 
 BOLTZMANN_EV_PER_K = 8.617343e-5  # LAMMPS metal units: force->boltz
@@ -34,12 +35,22 @@ def read_rows(root, pattern="data/*/*.parquet"):
     return rows
 
 
-def test_same_config_and_seed_build_identical_shards(tiny_dataset, tmp_path):
+def test_same_config_and_seed_build_identical_shards_also_one_temperature_per_process(tiny_dataset, tmp_path):
+    """Rebuilt as a cluster would: one process per temperature (--temperature), then one packaging
+    command that simulates nothing; the shards and the manifest's data hash equal the one-command build's."""
     again = tmp_path / "again"
-    run_cli("data", "build", "--config", str(TINY_CONFIG), "--out", str(again), "--no-progress")
+    build = ("data", "build", "--config", str(TINY_CONFIG), "--out", str(again), "--no-progress")
+    refused = run_cli(*build, "--temperature", "400", check=False)
+    assert refused.returncode != 0 and "has no temperature 400 K; its temperatures are 300, 650 K" in refused.stderr
+    for temperature in ("650", "300"):
+        assert "once every temperature is built" in run_cli(*build, "--temperature", temperature).stdout
+        assert not (again / "manifest.json").exists()  # not packaged yet
+    assert "already built" in run_cli(*build, "--temperature", "300").stdout
+    assert "resuming: 2 of 2 temperatures already built" in run_cli(*build).stdout
     first, second = shard_checksums(tiny_dataset), shard_checksums(again)
     assert len(first) == 6  # train, validation, test at 300 K; test_temperature at 650 K; an NVE window for each test trajectory
     assert first == second
+    assert data_digest(again) == data_digest(tiny_dataset)
 
 
 def test_interrupted_build_resumes_to_the_same_checksums(tiny_dataset, tmp_path):

@@ -64,15 +64,21 @@ def data() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True, help="dataset directory")
 @click.option("--jobs", "-j", type=int, default=None, help="temperatures simulated in parallel [default: number of cores]")
 @click.option("--keep-dumps", is_flag=True, help="keep the LAMMPS dump files under .work/ after sharding")
+@click.option("--temperature", type=float, default=None,
+              help="build only this temperature (K) and stop before packaging: one process per temperature, "
+                   "e.g. one Slurm array task each; then the command without --temperature packages them")
 @no_progress_option
-def data_build(config_name: str, out: Path, jobs: int | None, keep_dumps: bool) -> None:
+def data_build(config_name: str, out: Path, jobs: int | None, keep_dumps: bool, temperature: float | None) -> None:
     """Generate a config with LAMMPS into OUT (resumes an interrupted build)."""
-    from .generate.build import build
+    from .generate.build import build, build_one_temperature
     from .generate.buildsafe import BuildLocked
 
     try:
-        build(config_name, out, jobs=jobs, keep_dumps=keep_dumps)
-    except BuildLocked as err:
+        if temperature is None:
+            build(config_name, out, jobs=jobs, keep_dumps=keep_dumps)
+        else:
+            build_one_temperature(config_name, out, temperature, keep_dumps=keep_dumps)
+    except (BuildLocked, ValueError) as err:
         raise click.ClickException(str(err)) from None
 
 

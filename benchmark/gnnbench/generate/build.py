@@ -106,12 +106,18 @@ def build_temperature(config_path: str, temperature_K: float, root: str, keep_du
     return record
 
 
-def _remove_partial_files(root: Path, config: BuildConfig) -> None:
-    """Temporary files an interrupted build left half-written (shards, markers, recipes): never published."""
-    for directory in (root / "data" / config.name, root / ".work" / config.name, root / "recipes"):
-        if directory.is_dir():
-            for tmp in directory.rglob("*.tmp"):
-                tmp.unlink()
+def _remove_partial_files(root: Path, config: BuildConfig, temperature_K: float | None = None) -> None:
+    """Temporary files an interrupted build left half-written (shards, markers, recipes): never published.
+    With ``temperature_K``, only that temperature's (other temperatures may be building beside it)."""
+    if temperature_K is None:
+        leftovers = [tmp for directory in (root / "data" / config.name, root / ".work" / config.name, root / "recipes")
+                     for tmp in directory.rglob("*.tmp")]
+    else:
+        tag = trajectory_id(temperature_K)
+        leftovers = ([tmp for tmp in (root / "data" / config.name).rglob("*.tmp") if tag in tmp.name]
+                     + list(work_dir_of(root, config, temperature_K).rglob("*.tmp")))
+    for tmp in leftovers:
+        tmp.unlink()
 
 
 def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: bool = False) -> dict:
@@ -123,6 +129,34 @@ def build(config_name: str, root: Path, jobs: int | None = None, keep_dumps: boo
     root.mkdir(parents=True, exist_ok=True)
     with build_lock(root) as lock:
         return _build_locked(config, root, jobs, keep_dumps, lock)
+
+
+def build_one_temperature(config_name: str, root: Path, temperature_K: float, keep_dumps: bool = False) -> None:
+    """Simulate and shard one temperature of a config into ``root``, and stop before packaging.
+
+    For a cluster: one process (e.g. one Slurm array task) per temperature, all writing into the
+    same ``root`` on a shared file system; each holds a lock of its own temperature only
+    (``.work/<config>/<T>/.build.lock``), so they run side by side. Then ``build`` (the plain
+    ``gnnbench data build``), run once after every temperature is finished, finds them all built
+    and only writes the recipe, the card and the manifest. The shards are byte-identical to a
+    one-command build: every temperature is one deterministic LAMMPS run either way.
+    """
+    config = load_config(config_name)
+    if temperature_K not in config.temperatures_K:
+        raise ValueError(f"config {config.name!r} has no temperature {temperature_K:g} K; "
+                         f"its temperatures are {', '.join(f'{t:g}' for t in config.temperatures_K)} K")
+    root = Path(root)
+    work_dir = work_dir_of(root, config, temperature_K)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(work_dir) as lock:
+        _remove_partial_files(root, config, temperature_K)
+        if is_finished(root, work_dir):
+            print(f"{config.name} {trajectory_id(temperature_K)}: already built in {root}")
+            return
+        started = time.perf_counter()
+        _run_parallel(str(config.path), [temperature_K], root, 1, keep_dumps, lock)
+        print(f"built {config.name} {trajectory_id(temperature_K)} into {root} in {time.perf_counter() - started:.1f} s; "
+              f"once every temperature is built, `gnnbench data build --config {config_name} --out {root}` packages them")
 
 
 def _build_locked(config: BuildConfig, root: Path, jobs: int | None, keep_dumps: bool, lock: SharedLock) -> dict:
