@@ -4,7 +4,7 @@
 # chromium for the leaderboard's browser test if it is missing, then run
 #   1. ruff check (configured in pyproject.toml),
 #   2. the fast tier, pytest -m "not slow" (unit tests, under a minute),
-#   3. the slow tier, pytest -m slow (LAMMPS-built data, DDP, Chromium; ~15 minutes on 2 cores),
+#   3. the slow tier, pytest -m slow (LAMMPS-built data, DDP, Chromium, the sandbox; ~10 minutes on 2 cores),
 # and print each step's result. Every step runs; the exit status is non-zero if any failed.
 # Extra arguments go to both pytest tiers (e.g. bash scripts/test.sh -k leaderboard).
 set -euo pipefail

@@ -4,7 +4,8 @@ LAMMPS data is built here once per test run and shared by all tests that ask for
 are in two tiers: the fast tier (``pytest -m "not slow"``: unit tests, seconds) and the slow
 tier (``pytest -m slow``). A test is slow when it uses a LAMMPS-built dataset, directly or
 through another fixture (marked here, see ``pytest_collection_modifyitems``), or when it is
-marked ``@pytest.mark.slow`` itself (DDP, Chromium, a LAMMPS run of its own, a sandboxed worker).
+marked ``@pytest.mark.slow`` itself (DDP, Chromium, a LAMMPS run of its own, a sandboxed worker,
+an OVITO render, a whole leaderboard drawn).
 """
 
 from __future__ import annotations

@@ -252,6 +252,7 @@ def test_a_column_that_is_the_same_for_every_entry_is_stated_once_not_repeated(t
     assert table_layout(entries[:1], "test", COLUMNS)[1] == {}  # one entry: nothing to compare, nothing dropped
 
 
+@pytest.mark.slow  # draws the committed entries' figures
 def test_accuracy_vs_cost_figure_joins_the_verlet_frontier_and_links_each_point(tmp_path):
     for name in ("verlet-eam-k1", "verlet-eam-k4", "gns-mini", "constant-velocity"):
         copy_submission(name, tmp_path)

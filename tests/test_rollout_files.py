@@ -82,6 +82,7 @@ def test_extxyz_rollout_reads_back_in_ovito(pair):
     assert data.particles.particle_types.types[0].name == "Al"
 
 
+@pytest.mark.slow  # an OVITO render (Vulkan)
 def test_final_frame_picture_is_a_non_trivial_png(pair):
     """1200 x 600 PNG, not one colour, in seconds (OVITO Tachyon). OVITO needs a Vulkan loader and driver even for
     software rendering: scripts/test.sh installs libvulkan1 and mesa-vulkan-drivers, so this test fails, not skips, without them."""

@@ -291,6 +291,7 @@ def hostile_leaderboard(tmp_path_factory):
     return root, out, before, after, excluded, n_entries
 
 
+@pytest.mark.slow  # renders a leaderboard of seven folders
 def test_the_leaderboard_lists_only_the_valid_entries(hostile_leaderboard):
     *_, excluded, n_entries = hostile_leaderboard
     assert n_entries == 3  # zero-displacement, html-metadata, evil-plots
@@ -298,12 +299,14 @@ def test_the_leaderboard_lists_only_the_valid_entries(hostile_leaderboard):
             repr(NEWLINE_NAME), repr(HTML_NAME)} == set(excluded)
 
 
+@pytest.mark.slow  # renders a leaderboard of seven folders
 def test_nothing_is_written_outside_the_leaderboard_folder(hostile_leaderboard):
     root, out, before, after, *_ = hostile_leaderboard
     outside = [name for name in changed(before, after) if not (root / name).is_relative_to(out)]
     assert outside == []
 
 
+@pytest.mark.slow  # renders a leaderboard of seven folders
 def test_generated_files_stay_small(hostile_leaderboard):
     _, out, *_ = hostile_leaderboard
     assert (out / "README.md").stat().st_size < 100_000
@@ -312,6 +315,7 @@ def test_generated_files_stay_small(hostile_leaderboard):
         assert page.stat().st_size < 400_000
 
 
+@pytest.mark.slow  # renders a leaderboard of seven folders
 def test_a_folder_name_cannot_inject_markdown_or_html(hostile_leaderboard):
     _, out, *_ = hostile_leaderboard
     readme, index = (out / "README.md").read_text(), (out / "index.html").read_text()
@@ -322,6 +326,7 @@ def test_a_folder_name_cannot_inject_markdown_or_html(hostile_leaderboard):
     assert 'href="javascript' not in index
 
 
+@pytest.mark.slow  # renders a leaderboard of seven folders
 def test_metadata_text_is_escaped_on_every_page(hostile_leaderboard):
     _, out, *_ = hostile_leaderboard
     page = (out / "entries" / "html-metadata.html").read_text()
