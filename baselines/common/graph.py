@@ -243,6 +243,13 @@ def _all_pairs_minimum_image(frac: list[Tensor], cell_g: Tensor, cutoff: float,
     return torch.cat(rows_kept), torch.cat(cols_kept), [torch.cat(shifts_kept[k]) for k in range(3)]
 
 
+def _joined(sources: list[Tensor], targets: list[Tensor], vectors: list[Tensor], positions: Tensor) -> tuple[Tensor, Tensor]:
+    """The systems' edges as one graph: edge_index [2, E] (sources, targets) and edge_vec [E, 3]."""
+    if len(sources) == 0:
+        return torch.zeros((2, 0), dtype=torch.long, device=positions.device), positions.new_zeros((0, 3))
+    return torch.stack([torch.cat(sources), torch.cat(targets)]), torch.cat(vectors)
+
+
 def radius_graph_pbc(positions: Tensor, cell: Tensor, batch: Tensor, cutoff: float,
                      max_pairs_per_chunk: int = 4194304, method: str = "auto") -> tuple[Tensor, Tensor]:
     """Periodic radius graph of a batch of systems by a cell list (O(N); see the module docstring).
@@ -305,10 +312,7 @@ def radius_graph_pbc(positions: Tensor, cell: Tensor, batch: Tensor, cutoff: flo
         sources.append(src)
         targets.append(dst)
         vectors.append(_edge_vectors(positions, cell[g], src, dst, shift))
-
-    if len(sources) == 0:
-        return torch.zeros((2, 0), dtype=torch.long, device=positions.device), positions.new_zeros((0, 3))
-    return torch.stack([torch.cat(sources), torch.cat(targets)]), torch.cat(vectors)
+    return _joined(sources, targets, vectors, positions)
 
 
 def radius_graph_pbc_bruteforce(positions: Tensor, cell: Tensor, batch: Tensor, cutoff: float,
@@ -354,7 +358,4 @@ def radius_graph_pbc_bruteforce(positions: Tensor, cell: Tensor, batch: Tensor, 
         sources.append(src)
         targets.append(dst)
         vectors.append(_edge_vectors(positions, cell[g], src, dst, shift))
-
-    if len(sources) == 0:
-        return torch.zeros((2, 0), dtype=torch.long, device=positions.device), positions.new_zeros((0, 3))
-    return torch.stack([torch.cat(sources), torch.cat(targets)]), torch.cat(vectors)
+    return _joined(sources, targets, vectors, positions)
