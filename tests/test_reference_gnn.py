@@ -394,18 +394,47 @@ def test_gns_init_flag():
 
 
 
-def test_constant_velocity_start_is_the_constant_velocity_baseline_before_training():
-    """Our variant (start="constant_velocity"): with zero W_out the untrained model returns exactly
-    r + v·Δt (Δt per system, in fs; v in Å/ps), eager and scripted; training then learns the correction."""
+VARIANT = dict(start="constant_velocity", geometry="relative", correction="edge_force")  # variant_mini.yaml
+
+
+@pytest.mark.parametrize("kwargs", [dict(start="constant_velocity"), VARIANT], ids=["cv-start", "variant"])
+def test_constant_velocity_start_is_the_constant_velocity_baseline_before_training(kwargs):
+    """Our variants (start="constant_velocity"): with zero output heads the untrained model returns
+    exactly r + v·Δt (Δt per system, in fs; v in Å/ps), eager and scripted; training learns the correction."""
     inp = make_inputs(sizes=((4, 4, 4), (4, 4, 5)), seed=12)  # Δt 1 and 5 fs
     expected = inp["positions"] + inp["velocities"] * (inp["dt_fs"][inp["batch"]] * 1e-3)[:, None]
-    model = make_model(n_blocks=2, start="constant_velocity")
+    model = make_model(n_blocks=2, **kwargs)
     with torch.no_grad():
         outs = [model(**inp), torch.jit.script(model)(**inp)]
     for out in outs:
         assert torch.equal(out["positions"], expected)
     with pytest.raises(ValueError, match="start must be"):
         make_model(start="verlet")
+    with pytest.raises(ValueError, match="correction must be"):
+        make_model(correction="force")
+
+
+def test_variant_is_translation_invariant_and_its_correction_is_half_force_over_mass_dt_squared():
+    """geometry="relative" drops the raw coordinates, so a rigid shift changes nothing (compare
+    test_not_translation_invariant_by_design). correction="edge_force" adds ½ (F/m) Δt² per block:
+    with one block, doubling every mass halves the correction to r + vΔt exactly, and the scripted
+    model equals the eager one."""
+    inp = make_inputs(sizes=((4, 4, 4), (4, 4, 5)), seed=13)
+    model = make_model(n_blocks=1, init="default", **VARIANT).double()
+    heavy = make_model(n_blocks=1, init="default", masses_amu=(2 * 26.9815385,), **VARIANT).double()
+    heavy.load_state_dict(model.state_dict(), strict=False)
+    heavy.masses_amu.fill_(2 * 26.9815385)
+    cv = inp["positions"] + inp["velocities"] * (inp["dt_fs"][inp["batch"]] * 1e-3)[:, None]
+    shift = torch.tensor([0.7, -1.3, 2.1], dtype=F64)
+    with torch.no_grad():
+        correction = model(**inp)["positions"] - cv
+        moved = model(**{**inp, "positions": inp["positions"] + shift})["positions"] - shift - cv
+        scripted = torch.jit.script(model)(**inp)["positions"] - cv
+        heavy_correction = heavy(**inp)["positions"] - cv
+    assert correction.abs().max().item() > 1e-6  # it moves atoms
+    assert (moved - correction).abs().max().item() < 1e-10
+    assert (scripted - correction).abs().max().item() < 1e-10
+    assert torch.allclose(heavy_correction, correction / 2, rtol=1e-9, atol=1e-14)
 
 
 SHIPPED_CONFIGS = sorted(p for p in (Path(__file__).resolve().parents[1] / "baselines").rglob("*.yaml")

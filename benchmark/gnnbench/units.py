@@ -13,3 +13,7 @@ PAPER_CUTOFF_A = 6.287
 """The reference paper's graph cutoff R_cutoff (Å; its Table 3 and section 2.2): the default
 neighbour radius of the PyG view and of the reference model, and why a dataset's box must be
 wider than twice it (minimum image)."""
+
+FTM2V = 1.0 / 1.0364269e-4
+"""(Å/ps²) per (eV/Å/amu): converts force / mass to an acceleration in metal units, LAMMPS's
+``force->ftm2v`` (= 1/mvv2e, ≈ 9648.5)."""
