@@ -20,7 +20,7 @@ from conftest import run_cli
 from gnnbench import DATASET_VERSION
 from gnnbench.leaderboard import validate as validate_module
 from gnnbench.leaderboard.build import check_leaderboard, render_leaderboard, write_leaderboard
-from gnnbench.leaderboard.entries import COLUMNS, collect_entries, table_layout
+from gnnbench.leaderboard.entries import COLUMNS, collect_entries, seed_spread, table_layout
 from gnnbench.leaderboard.plot import accuracy_vs_cost_svg
 from gnnbench.leaderboard.validate import validate_submission_dir
 from gnnbench.predict.export import builtin_baseline_sha256
@@ -250,6 +250,29 @@ def test_a_column_that_is_the_same_for_every_entry_is_stated_once_not_repeated(t
     assert "speedup" not in shown and constant["speed-up vs LAMMPS"] == "2.5" and constant["date scored"] == "2026-11-24"
     assert {"entry", "kind", "params", "rmse_10"} <= set(shown)  # leading columns always stay
     assert table_layout(entries[:1], "test", COLUMNS)[1] == {}  # one entry: nothing to compare, nothing dropped
+
+
+def test_entries_trained_with_different_seeds_show_their_spread(tmp_path):
+    """Three seeds of one recipe (metadata seed_group, written by gnnbench train --seed) give one
+    spread row: the mean RMSE over seeds and its min–max, here at known values 1, 2 and 6 mÅ."""
+    copy_submission("constant-velocity", tmp_path)
+    for seed, rmse in enumerate((0.001, 0.002, 0.006)):
+        folder = copy_submission("gns-mini", tmp_path, f"gns-mini-seed{seed}")
+        changes = {"name": f"gns-mini-seed{seed}", "seed": seed, "seed_group": "gns-mini"}
+        edit_yaml(folder / "metadata.yaml", lambda m, changes=changes: m.update(changes))
+        edit_json(folder / "scores.json", lambda s, changes=changes, rmse=rmse: (
+            s["submission"].update(name=changes["name"]), s["submission"]["metadata"].update(changes),
+            s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=rmse)))
+        report = validate_submission_dir(folder)
+        assert report.ok, report.problems
+    entries = collect_entries(tmp_path / "submissions")[0]
+    headers, rows = seed_spread(entries, "test")
+    assert len(rows) == 1 and rows[0][:2] == ["gns-mini", "gns-mini-seed0, gns-mini-seed1, gns-mini-seed2"]
+    assert rows[0][headers.index("RMSE 10 fs (Å): mean (min–max)")] == "0.003 (0.001–0.006)"
+    files = render_leaderboard(tmp_path / "submissions", tmp_path / "leaderboard")[0]
+    assert "Spread over training seeds" in files["README.md"].decode() and "0.003 (0.001–0.006)" in files["README.md"].decode()
+    assert "0.003 (0.001–0.006)" in files["index.html"].decode()
+    assert seed_spread(entries[:2], "test")[1] == []  # one seed: no spread to show
 
 
 @pytest.mark.slow  # draws the committed entries' figures

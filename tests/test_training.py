@@ -97,14 +97,17 @@ def test_killed_training_resumes_to_the_same_result(mini_dataset, tmp_path):
 
 
 def test_exported_torchscript_gives_the_eager_outputs(mini_dataset, tmp_path):
+    """Trained with --seed 5: its own run folder, and metadata naming the seed and its recipe."""
     config_path = write_config(tmp_path, mini_dataset, "exported")
-    run_cli("train", str(config_path), "--no-progress")
+    run_cli("train", str(config_path), "--seed", "5", "--no-progress")
     out = tmp_path / "submission"
-    run_cli("export", str(tmp_path / "exported" / "best.pt"), "-o", str(out))
+    run_cli("export", str(tmp_path / "exported-seed5" / "best.pt"), "-o", str(out))
     submission = load_submission(out / "submission.pt")
     assert submission.metadata["training_data"]["splits"] == ["train", "validation"]
     assert submission.metadata["strides_fs"] == [1, 10]
-    state = torch.load(tmp_path / "exported" / "best.pt", weights_only=True)
+    assert (submission.metadata["name"], submission.metadata["seed"], submission.metadata["seed_group"]) == ("exported-seed5", 5, "exported")
+    state = torch.load(tmp_path / "exported-seed5" / "best.pt", weights_only=True)
+    assert state["config"]["seed"] == 5
     eager = build_model(state["config"])
     eager.load_state_dict(state["model"])
     eager.eval()

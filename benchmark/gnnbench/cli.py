@@ -277,8 +277,11 @@ def leaderboard_command(submissions_dir: Path, out: Path, check: bool) -> None:
 @click.argument("config_path", type=click.Path(path_type=Path))
 @click.option("--run-dir", type=click.Path(path_type=Path), default=None, help="override the config's run_dir")
 @click.option("--epochs", type=int, default=None, help="override the config's epochs")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="train this seed: RUN_DIR and the submission name get the suffix -seedN, and the exported "
+                   "metadata says seed N of the recipe (the leaderboard shows the spread over seeds)")
 @no_progress_option
-def train_command(config_path: Path, run_dir: Path | None, epochs: int | None) -> None:
+def train_command(config_path: Path, run_dir: Path | None, epochs: int | None, seed: int | None) -> None:
     """Train a baseline from a YAML CONFIG (resumes from RUN_DIR/last.pt). Use torchrun for DDP."""
     from .train.config import load_train_config
     from .train.loop import train
@@ -291,6 +294,11 @@ def train_command(config_path: Path, run_dir: Path | None, epochs: int | None) -
         config["run_dir"] = str(run_dir)
     if epochs is not None:
         config["epochs"] = epochs
+    if seed is not None:
+        recipe = config["submission"]["name"]
+        config["seed"] = seed
+        config["run_dir"] = f"{config['run_dir']}-seed{seed}" if run_dir is None else config["run_dir"]
+        config["submission"] = {**config["submission"], "name": f"{recipe}-seed{seed}", "seed": seed, "seed_group": recipe}
     summary = train(config)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 tracks the best loss
         click.echo(f"done: {summary['steps']} steps, best validation loss {summary['best_validation_loss']:.3e} Å² in {summary['run_dir']}")

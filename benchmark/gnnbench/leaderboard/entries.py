@@ -128,6 +128,11 @@ class Entry:
         return self.metadata.get("ablation_of")
 
     @property
+    def seed_group(self) -> str | None:
+        """The recipe this entry is one seed of (metadata ``seed_group``; ``gnnbench train --seed``), or None."""
+        return self.metadata.get("seed_group")
+
+    @property
     def date_scored(self) -> str | None:
         """UTC date (YYYY-MM-DD) the scorer wrote into scores.json, or None for older scores."""
         return self.scores.get("scored_on")
@@ -248,6 +253,26 @@ def baseline_rmse(entry: Entry, group: list[Entry], split: str) -> dict[str, dic
         if other.is_baseline and other.name not in out and other.split(split):
             out[other.name] = {dt: other.rmse(split, dt) for dt in TABLE_DT_FS}
     return {name: {dt: v for dt, v in by_dt.items() if v is not None} for name, by_dt in sorted(out.items(), key=lambda kv: _baseline_order(kv[0]))}
+
+
+def seed_spread(entries: list[Entry], split: str) -> tuple[list[str], list[list[str]]]:
+    """One row per recipe scored with two seeds or more (entries sharing ``seed_group``): the number
+    of seeds and, at each of TABLE_DT_FS, the mean RMSE over seeds with its min–max (Å)."""
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.seed_group and entry.split(split):
+            groups.setdefault(entry.seed_group, []).append(entry)
+    headers = ["recipe", "seeds", *(f"RMSE {dt} fs (Å): mean (min–max)" for dt in TABLE_DT_FS)]
+    rows = []
+    for recipe, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        cells = [recipe, ", ".join(sorted(e.name for e in members))]
+        for dt in TABLE_DT_FS:
+            values = [v for v in (e.rmse(split, dt) for e in members) if v is not None]
+            cells.append(f"{sum(values) / len(values):.3g} ({min(values):.3g}–{max(values):.3g})" if values else "—")
+        rows.append(cells)
+    return headers, rows
 
 
 def _baseline_order(name: str):

@@ -16,6 +16,7 @@ from .entries import (
     Entry,
     group_title,
     ranked,
+    seed_spread,
     split_caption,
     table_cells,
     table_layout,
@@ -76,6 +77,11 @@ def render_markdown(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict]
             if learned:
                 parts.append(f"Learned models against the baselines computed on the same frames (split `{split}`):\n")
                 parts.append("\n".join(f"- **{md_escape(e.name)}** {verdict(e, entries, split, name=md_escape)}" for e in learned) + "\n")
+            headers, rows = seed_spread(entries, split)
+            if rows:
+                parts.append(f"Spread over training seeds (the same recipe trained with different seeds; split `{split}`):\n")
+                parts.append(tabulate([[md_escape(c) for c in row] for row in rows], headers=headers, tablefmt="github",
+                                      disable_numparse=True) + "\n")
         parts.append(f"![RMSE of the per-atom displacement vector against Δt, split {HEADLINE_SPLIT}]({figures[key]['error_vs_dt']})\n")
     parts.append("## Column definitions\n")
     parts.append("\n".join(f"- **{c.header}**: {c.definition}." for c in COLUMNS)

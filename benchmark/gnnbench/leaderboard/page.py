@@ -28,6 +28,7 @@ from .entries import (
     Entry,
     group_title,
     ranked,
+    seed_spread,
     split_caption,
     table_cells,
     table_layout,
@@ -235,6 +236,12 @@ def render_page(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict], ex
                             + "".join(f'<li><a href="{html.escape(entry_page_link(e.name))}"><strong>{html.escape(e.name)}</strong></a> '
                                       f"{inline_markdown(verdict(e, entries, split))}</li>" for e in learned)
                             + "</ul>")
+            headers, rows = seed_spread(entries, split)
+            if rows:
+                body.append(f"<p>Spread over training seeds (the same recipe trained with different seeds; split <code>{split}</code>):</p>\n"
+                            "<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr></thead><tbody>"
+                            + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+                            + "</tbody></table>")
         body.append(f'<img src="{html.escape(figures[key]["error_vs_dt"])}" alt="RMSE of the per-atom displacement vector against the stride, '
                     f'split {HEADLINE_SPLIT}, every entry of this section">\n</section>')
     body.append("<h2>Column definitions</h2>\n<dl>" + "".join(
