@@ -255,7 +255,9 @@ class ReferenceGNN(nn.Module):
         for i, z in enumerate(species):
             z_to_index[z] = i
         self.register_buffer("z_to_index", z_to_index)
-        self.register_buffer("masses_amu", torch.tensor(masses_amu, dtype=torch.float64))
+        # a constant of the constructor, not a learned state: kept out of state_dict, so checkpoints
+        # written before it existed still load (TorchScript saves it with the module all the same)
+        self.register_buffer("masses_amu", torch.tensor(masses_amu, dtype=torch.float64), persistent=False)
         self.rbf_dt = RBF(dt_range[0], dt_range[1], n_rbf)
         self.rbf_temperature = RBF(temperature_range[0], temperature_range[1], n_rbf)
         self.rbf_distance = RBF(0.0, self.cutoff, n_rbf)
