@@ -11,7 +11,11 @@ steps compute the same numbers; only the time differs. ``--atoms-per-system 4000
 Times are the median of ``--steps`` steps after two warm-up steps, wall clock, with the torch
 threads printed.
 
-Usage: PYTHONPATH=benchmark:. python scripts/benchmark_training_step.py [--cells 4] [--batch 4] [--steps 10]
+``--count-flops`` instead counts the floating-point operations of one step with
+``torch.utils.flop_counter.FlopCounterMode`` (matrix products only: the gathers and scatters of
+message passing are memory-bound and not counted), the basis of REPRODUCTION.md's GPU estimates.
+
+Usage: PYTHONPATH=benchmark:. python scripts/benchmark_training_step.py [--cells 4] [--batch 4] [--steps 10] [--count-flops]
 """
 
 from __future__ import annotations
@@ -66,16 +70,35 @@ def time_steps(model_args: dict, inputs: dict, steps: int) -> float:
     return statistics.median(times)
 
 
+def count_step_flops(model_args: dict, inputs: dict) -> int:
+    """Matrix-product FLOPs of one forward + backward pass (FlopCounterMode's count)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    model = reference_model.ReferenceGNN(**model_args)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        displacement = model(**inputs)["positions"] - inputs["positions"]
+        (displacement ** 2).sum(-1).mean().backward()
+    return counter.get_total_flops()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", type=int, default=4, help="conventional cells per box edge (4: 256 atoms, 10: 4000)")
     parser.add_argument("--batch", type=int, default=4, help="systems per batch (the mini recipe's batch_size)")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--config", default=str(ROOT / "baselines/reference_gnn/mini.yaml"), help="model_args source")
+    parser.add_argument("--count-flops", action="store_true", help="count one step's matrix-product FLOPs instead of timing")
     args = parser.parse_args()
     model_args = yaml.safe_load(Path(args.config).read_text())["model_args"]
     inputs = batch_of(args.cells, args.batch)
     atoms = inputs["positions"].shape[0] // args.batch
+    if args.count_flops:
+        flops = count_step_flops(model_args, inputs)
+        print(f"ReferenceGNN({model_args}); batch {args.batch} x {atoms} atoms: "
+              f"{flops / 1e9:.1f} GFLOP of matrix products per training step (forward + backward)")
+        return
     print(f"ReferenceGNN({model_args}); batch {args.batch} x {atoms} atoms; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; median of {args.steps} steps after 2 warm-up steps")
     new = time_steps(model_args, inputs, args.steps)
