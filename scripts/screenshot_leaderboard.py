@@ -1,6 +1,6 @@
 """Screenshots of the leaderboard page and one entry page in headless Chromium, to look at.
 
-    python scripts/screenshot_leaderboard.py [--out /tmp/leaderboard-shots] [--entry gns-mini]
+    python scripts/screenshot_leaderboard.py [--out /tmp/leaderboard-shots] [--entry gns-mini-seed0]
 
 Uses Playwright's Python API with Debian's chromium (no browser download). Prints the files written.
 """
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/leaderboard-shots"))
-    parser.add_argument("--entry", default="gns-mini")
+    parser.add_argument("--entry", default="gns-mini-seed0")
     parser.add_argument("--leaderboard", type=Path, default=REPO / "leaderboard")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

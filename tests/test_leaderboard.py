@@ -30,7 +30,7 @@ SUBMISSIONS = REPO / "submissions"
 LEADERBOARD = REPO / "leaderboard"
 # Every baseline of the baselines issue that was trained or scored on mini.
 ISSUE_4_BASELINES = ["zero-displacement", "constant-velocity", "verlet-eam-k1", "verlet-eam-k4",
-                     "gns-mini", "reference-gnn-mini", "reference-gnn-velocity-mini"]
+                     "gns-mini-seed0", "reference-gnn-mini", "reference-gnn-velocity-mini"]
 
 
 def copy_submission(name: str, tmp_path: Path, new_name: str | None = None) -> Path:
@@ -117,15 +117,15 @@ def test_validate_accepts_a_copy_and_names_each_problem(tmp_path):
 
 
 def test_validate_allows_a_url_added_after_scoring_but_not_a_large_file_without_one(tmp_path, monkeypatch):
-    folder = copy_submission("gns-mini", tmp_path)
+    folder = copy_submission("gns-mini-seed0", tmp_path)
     monkeypatch.setattr(validate_module, "MAX_COMMITTED_BYTES", 1000)
     assert "over the 5 MiB" in " ".join(validate_submission_dir(folder).problems)
-    edit_yaml(folder / "metadata.yaml", lambda m: m.update(submission_url="https://example.org/gns-mini.pt"))
+    edit_yaml(folder / "metadata.yaml", lambda m: m.update(submission_url="https://example.org/gns-mini-seed0.pt"))
     report = validate_submission_dir(folder)
     assert report.ok, report.problems
     (folder / "submission.pt").unlink()
     report = validate_submission_dir(folder)
-    assert report.ok and any("its submission_url is https://example.org/gns-mini.pt" in n for n in report.notes)
+    assert report.ok and any("its submission_url is https://example.org/gns-mini-seed0.pt" in n for n in report.notes)
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ LOCAL_TEST_SERVER = validate_module.FetchPolicy(schemes=("http",), allow_private
 
 def test_validate_fetch_downloads_and_checks_the_sha256(tmp_path, http_server):
     served, base = http_server
-    folder = copy_submission("gns-mini", tmp_path)
+    folder = copy_submission("gns-mini-seed0", tmp_path)
     shutil.move(folder / "submission.pt", served / "good.pt")
     (served / "bad.pt").write_bytes((served / "good.pt").read_bytes()[:-10])
 
@@ -193,11 +193,11 @@ def test_committed_leaderboard_regenerates_without_a_diff():
 @pytest.mark.slow  # two CLI subprocesses
 def test_regenerating_is_byte_identical_and_follows_a_change(tmp_path):
     submissions = tmp_path / "submissions"
-    for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "gns-mini"):
+    for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "gns-mini-seed0"):
         copy_submission(name, tmp_path)
     out = tmp_path / "leaderboard"
     changed, excluded, n = write_leaderboard(submissions, out)
-    assert n == 4 and not excluded and set(changed) >= {"README.md", "index.html", "entries/gns-mini.html"}
+    assert n == 4 and not excluded and set(changed) >= {"README.md", "index.html", "entries/gns-mini-seed0.html"}
     assert sum(1 for _ in out.glob("accuracy_vs_cost-*.svg")) == 1 and len(list(out.glob("entries/*.html"))) == 4
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert write_leaderboard(submissions, out)[0] == []  # nothing to rewrite
@@ -210,7 +210,7 @@ def test_regenerating_is_byte_identical_and_follows_a_change(tmp_path):
     assert not (out / "entries" / "constant-velocity.html").exists()
 
     # a learned entry's number changes -> the tables change, and --check says so
-    edit_json(submissions / "gns-mini" / "scores.json",
+    edit_json(submissions / "gns-mini-seed0" / "scores.json",
               lambda s: s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=0.5))
     stale = run_cli("leaderboard", "--submissions", str(submissions), "--out", str(out), "--check", check=False)
     assert stale.returncode == 1 and "README.md" in stale.stderr and "index.html" in stale.stderr
@@ -225,20 +225,20 @@ def test_leaderboard_tables_mark_baselines_name_the_headline_split_and_say_who_l
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\|\s*\d+\s*\|\s*\[([a-z0-9.-]+)\]\(\.\./submissions/\1/\)\s*\|.*$", readme, re.M)}
     for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "verlet-eam-k4"):
         assert "| baseline " in rows[name]
-    assert "| learned " in rows["gns-mini"]
+    assert "| learned " in rows["gns-mini-seed0"]
     for header in ("RMSE 1 fs (Å)", "RMSE 10 fs (Å)", "RMSE 50 fs (Å)", "skill vs const. vel. 10 fs", "NVE rollout survival",
                    "NVE energy drift (meV/atom/ps)", "NVE RDF error (Å)", "thermostatted survival", "thermostatted RDF error (Å)",
                    "speed-up vs LAMMPS"):
         assert header in readme
-    # the verdict is computed, not written by hand: gns-mini really is worse than Verlet k=1 at 10 fs
-    scores = json.loads((SUBMISSIONS / "gns-mini" / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["10"]
+    # the verdict is computed, not written by hand: gns-mini-seed0 really is worse than Verlet k=1 at 10 fs
+    scores = json.loads((SUBMISSIONS / "gns-mini-seed0" / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["10"]
     assert scores["submission"]["rmse_A"] > scores["verlet_eam_k1"]["rmse_A"]
-    assert re.search(r"\*\*gns-mini\*\* \*\*loses\*\* to verlet-eam-k1 at [0-9, and]*10 fs", readme)
+    assert re.search(r"\*\*gns-mini-seed0\*\* \*\*loses\*\* to verlet-eam-k1 at [0-9, and]*10 fs", readme)
     assert "**reference-gnn-mini** **loses to every baseline at 1, 10 and 50 fs**" in readme
 
 
 def test_a_column_that_is_the_same_for_every_entry_is_stated_once_not_repeated(tmp_path):
-    for name in ("zero-displacement", "constant-velocity", "gns-mini"):
+    for name in ("zero-displacement", "constant-velocity", "gns-mini-seed0"):
         copy_submission(name, tmp_path)
     entries = collect_entries(tmp_path / "submissions")[0]
     shown, constant = table_layout(entries, "test", COLUMNS)
@@ -257,7 +257,7 @@ def test_entries_trained_with_different_seeds_show_their_spread(tmp_path):
     spread row: the mean RMSE over seeds and its min–max, here at known values 1, 2 and 6 mÅ."""
     copy_submission("constant-velocity", tmp_path)
     for seed, rmse in enumerate((0.001, 0.002, 0.006)):
-        folder = copy_submission("gns-mini", tmp_path, f"gns-mini-seed{seed}")
+        folder = copy_submission("gns-mini-seed0", tmp_path, f"gns-mini-seed{seed}")
         changes = {"name": f"gns-mini-seed{seed}", "seed": seed, "seed_group": "gns-mini"}
         edit_yaml(folder / "metadata.yaml", lambda m, changes=changes: m.update(changes))
         edit_json(folder / "scores.json", lambda s, changes=changes, rmse=rmse: (
@@ -277,12 +277,12 @@ def test_entries_trained_with_different_seeds_show_their_spread(tmp_path):
 
 @pytest.mark.slow  # draws the committed entries' figures
 def test_accuracy_vs_cost_figure_joins_the_verlet_frontier_and_links_each_point(tmp_path):
-    for name in ("verlet-eam-k1", "verlet-eam-k4", "gns-mini", "constant-velocity"):
+    for name in ("verlet-eam-k1", "verlet-eam-k4", "gns-mini-seed0", "constant-velocity"):
         copy_submission(name, tmp_path)
     entries = collect_entries(tmp_path / "submissions")[0]
     svg = accuracy_vs_cost_svg(entries, "test", "title").decode()
     assert "Verlet-EAM frontier" in svg and "MD noise floor" in svg
-    for name in ("verlet-eam-k1", "verlet-eam-k4", "gns-mini", "constant-velocity"):
+    for name in ("verlet-eam-k1", "verlet-eam-k4", "gns-mini-seed0", "constant-velocity"):
         assert svg.count(f'xlink:href="entries/{name}.html"') >= 2 * 2  # marker and label, in both panels
     assert accuracy_vs_cost_svg(entries, "test", "title").decode() == svg  # reproducible
 
@@ -330,7 +330,7 @@ def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(b
 
     # the accuracy-vs-cost figure is inline SVG whose points link to every entry's page
     links = set(page.eval_on_selector_all("figure.accuracy-vs-cost a", "as => as.map(a => a.getAttribute('xlink:href') || a.getAttribute('href'))"))
-    assert {f"entries/{name}.html" for name in ("gns-mini", "verlet-eam-k1", "verlet-eam-k4")} <= links
+    assert {f"entries/{name}.html" for name in ("gns-mini-seed0", "verlet-eam-k1", "verlet-eam-k4")} <= links
 
     # sorted by RMSE at 50 fs, descending, through the address (what a click does)
     page.goto(index + "#sort=rmse_50&dir=desc")
@@ -349,9 +349,9 @@ def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(b
     page.goto(index + "#kind=learned")
     page.reload()
     learned = {name for name in folders if not yaml.safe_load((SUBMISSIONS / name / "metadata.yaml").read_text()).get("baseline")}
-    assert set(rows_of(page)[0]) == learned & readme_entries() and "gns-mini" in learned
+    assert set(rows_of(page)[0]) == learned & readme_entries() and "gns-mini-seed0" in learned
     page.select_option('form.filters select[name="kind"]', "baseline")
-    assert "kind=baseline" in page.url and "verlet-eam-k1" in rows_of(page)[0] and "gns-mini" not in rows_of(page)[0]
+    assert "kind=baseline" in page.url and "verlet-eam-k1" in rows_of(page)[0] and "gns-mini-seed0" not in rows_of(page)[0]
     page.select_option('form.filters select[name="kind"]', "")
     page.select_option('form.filters select[name="velocities"]', "yes")
     assert "velocities=yes" in page.url and "kind=" not in page.url
@@ -363,21 +363,21 @@ def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(b
 def test_a_row_link_opens_the_entry_page_with_its_plots(browser, tmp_path):
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
     page.goto((LEADERBOARD / "index.html").resolve().as_uri())
-    page.click('table.leaderboard[data-split="test"] tr[data-entry="gns-mini"] a')
+    page.click('table.leaderboard[data-split="test"] tr[data-entry="gns-mini-seed0"] a')
     page.wait_for_load_state("load")
-    assert page.url.endswith("/leaderboard/entries/gns-mini.html")
-    assert page.inner_text("h1") == "gns-mini"
+    assert page.url.endswith("/leaderboard/entries/gns-mini-seed0.html")
+    assert page.inner_text("h1") == "gns-mini-seed0"
     images = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
-    plots = sorted(p.name for p in (SUBMISSIONS / "gns-mini" / "plots").glob("*.png"))
+    plots = sorted(p.name for p in (SUBMISSIONS / "gns-mini-seed0" / "plots").glob("*.png"))
     assert sorted(src.rsplit("/", 1)[1] for src, _ in images) == plots and all(ok for _, ok in images), images
     text = page.inner_text("body")
     for needle in ("Stride accuracy", "NVE-branch targets", "NPT-continuation targets", "Rollouts", "Cost", "How to reproduce",
-                   "gnnbench score submissions/gns-mini", "Verlet k=1"):
+                   "gnnbench score submissions/gns-mini-seed0", "Verlet k=1"):
         assert needle in text, needle
     # its files are linked and exist
     hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.href)")
     for name in ("metadata.yaml", "scores.json", "submission.pt"):
-        target = next(h for h in hrefs if h.endswith(f"/submissions/gns-mini/{name}"))
+        target = next(h for h in hrefs if h.endswith(f"/submissions/gns-mini-seed0/{name}"))
         assert Path(target.removeprefix("file://")).is_file()
     page.screenshot(path=tmp_path / "entry.png", full_page=True)
     assert (tmp_path / "entry.png").stat().st_size > 50_000
