@@ -50,7 +50,7 @@ def server():
 
 
 def model_from_url(tmp_path, url):
-    folder = copy_valid(tmp_path / "submissions", name="gns-mini")
+    folder = copy_valid(tmp_path / "submissions", name="gns-mini-seed0")
     (folder / "submission.pt").unlink()
     edit_metadata(folder, lambda m: m.update(submission_url=url))
     return folder

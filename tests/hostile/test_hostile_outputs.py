@@ -41,13 +41,13 @@ def test_several_submission_files_go_to_folders_named_after_their_folders(tmp_pa
 
 
 def test_baseline_scoring_never_replaces_a_submissions_metadata(tmp_path):
-    folder = copy_valid(tmp_path / "submissions", name="gns-mini")
+    folder = copy_valid(tmp_path / "submissions", name="gns-mini-seed0")
     result = score_cli("--baseline", "verlet-eam-k1", "--out", str(folder), "--data", str(tmp_path / "none"))
     assert result.exit_code == 1 and "holds another submission's submission.pt" in result.output
     (folder / "submission.pt").unlink()
     before = tree(tmp_path)
     result = score_cli("--baseline", "verlet-eam-k1", "--out", str(folder), "--data", str(tmp_path / "none"))
-    assert result.exit_code == 1 and "metadata.yaml: belongs to gns-mini, not to the one being scored" in result.output
+    assert result.exit_code == 1 and "metadata.yaml: belongs to gns-mini-seed0, not to the one being scored" in result.output
     assert changed(before, tree(tmp_path)) == []
 
 
@@ -59,17 +59,17 @@ def test_a_baseline_may_be_rescored_into_its_own_folder(tmp_path):
 
 
 def test_scoring_never_writes_into_another_submissions_folder(tmp_path):
-    mine, theirs = copy_valid(tmp_path / "s", new_name="mine"), copy_valid(tmp_path / "s", name="gns-mini")
+    mine, theirs = copy_valid(tmp_path / "s", new_name="mine"), copy_valid(tmp_path / "s", name="gns-mini-seed0")
     before = tree(tmp_path)
     result = score_cli(str(mine), "--out", str(theirs), "--data", str(tmp_path / "none"))
     assert result.exit_code == 1 and "holds another submission's submission.pt" in result.output
     (theirs / "submission.pt").unlink()
     result = score_cli(str(mine), "--out", str(theirs), "--data", str(tmp_path / "none"))
-    assert result.exit_code == 1 and "metadata.yaml: belongs to gns-mini" in result.output
+    assert result.exit_code == 1 and "metadata.yaml: belongs to gns-mini-seed0" in result.output
     (theirs / "metadata.yaml").write_text("a: &x [1]\nb: *x\n")
     result = score_cli(str(mine), "--out", str(theirs), "--data", str(tmp_path / "none"))
     assert result.exit_code == 1 and "metadata.yaml: unreadable" in result.output
-    assert changed(before, tree(tmp_path)) == ["s/gns-mini/metadata.yaml", "s/gns-mini/submission.pt"]  # only the test's own edits
+    assert changed(before, tree(tmp_path)) == ["s/gns-mini-seed0/metadata.yaml", "s/gns-mini-seed0/submission.pt"]  # only the test's own edits
     assert plan_outputs([mine], copy_valid(tmp_path / "copy", new_name="mine"), None)  # a copy of the same submission is fine
 
 
