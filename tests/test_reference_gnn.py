@@ -134,7 +134,7 @@ def test_table2_sizes_and_parameter_count():
     lattice, cell = fcc((4, 4, 4), torch.Generator(), noise=0.0)
     edge_index, edge_vec = radius_graph_pbc(lattice, cell[None], inp["batch"], CUTOFF)
     assert edge_index.shape[1] == 256 * 54  # perfect FCC, shells within 6.287 Å: 12 + 6 + 24 + 12
-    edges = model.edge_features(edge_vec.float(), inp["velocities"].float(), edge_index[0], edge_index[1])
+    edges = model.edge_features(edge_vec.float(), edge_vec.float().norm(dim=1), inp["velocities"].float(), edge_index[0], edge_index[1])
     assert edges.shape == (256 * 54, 96)
     # parameter counts
     assert paper_parameter_count() == 2_062_336

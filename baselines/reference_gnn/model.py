@@ -212,8 +212,7 @@ class ReferenceGNN(nn.Module):
     use_descriptors: torch.jit.Final[bool]
     predict_velocities: torch.jit.Final[bool]
     start_from_constant_velocity: torch.jit.Final[bool]
-    absolute_positions: torch.jit.Final[bool]
-    edge_vectors: torch.jit.Final[bool]
+    relative_geometry: torch.jit.Final[bool]
     correction_is_force: torch.jit.Final[bool]
     ps_per_fs: torch.jit.Final[float]
     ftm2v: torch.jit.Final[float]
@@ -240,8 +239,7 @@ class ReferenceGNN(nn.Module):
         if len(masses_amu) != len(species):
             raise ValueError("masses_amu must give one mass (amu) per entry of species")
         self.start_from_constant_velocity = start == "constant_velocity"
-        self.absolute_positions = geometry == "absolute"
-        self.edge_vectors = geometry == "relative"
+        self.relative_geometry = geometry == "relative"
         self.correction_is_force = correction == "edge_force"
         self.ps_per_fs = PS_PER_FS  # an attribute: TorchScript cannot read a module-level float
         self.ftm2v = FTM2V
@@ -266,10 +264,10 @@ class ReferenceGNN(nn.Module):
             self.descriptor_embedding = nn.Linear(5, 64)
             static_dim += self.descriptor_embedding.out_features
         self.static_dim = static_dim
-        self.node_dim = (6 if self.absolute_positions else 3) + static_dim
+        self.node_dim = (3 if self.relative_geometry else 6) + static_dim
         self.vel_mlp1 = nn.Linear(3, 64)  # ψ_vel
         self.vel_mlp2 = nn.Linear(64, 64)
-        self.edge_dim = n_rbf + self.vel_mlp2.out_features + (3 if self.edge_vectors else 0)
+        self.edge_dim = n_rbf + self.vel_mlp2.out_features + (3 if self.relative_geometry else 0)
         self.act = nn.GELU()
         self.blocks = nn.ModuleList([
             Block(self.node_dim, self.edge_dim, hidden, heads, head_dim, ffn, use_attention, correction == "edge_force")
@@ -301,12 +299,12 @@ class ReferenceGNN(nn.Module):
             parts.append(self.act(self.descriptor_embedding(descriptors.to(dtype))))
         return torch.cat(parts, dim=1)
 
-    def edge_features(self, edge_vec: Tensor, velocities: Tensor, src: Tensor, dst: Tensor) -> Tensor:
-        """e_ij [E, 96] = [ψ_rbf(|r_j - r_i|) || ψ_vel(v_j - v_i)] (edge_vec and velocities in parameter dtype)."""
-        dist = torch.linalg.vector_norm(edge_vec, dim=1)
+    def edge_features(self, edge_vec: Tensor, dist: Tensor, velocities: Tensor, src: Tensor, dst: Tensor) -> Tensor:
+        """e_ij [E, 96] = [ψ_rbf(|r_j - r_i|) || ψ_vel(v_j - v_i)] (|| R_ij / cutoff with geometry="relative");
+        edge_vec, its length dist and velocities in parameter dtype."""
         dv = velocities.index_select(0, src) - velocities.index_select(0, dst)
         parts = [self.rbf_distance(dist), self.vel_mlp2(self.act(self.vel_mlp1(dv)))]
-        if self.edge_vectors:  # geometry="relative": R_ij / cutoff, dimensionless, |.| < 1
+        if self.relative_geometry:  # R_ij / cutoff, dimensionless, |.| < 1
             parts.append(edge_vec / self.cutoff)
         return torch.cat(parts, dim=1)
 
@@ -319,7 +317,7 @@ class ReferenceGNN(nn.Module):
         if self.start_from_constant_velocity:  # v (Å/ps) · Δt (fs) · 1e-3 ps/fs
             displacement = velocities * (dt_fs.index_select(0, batch) * self.ps_per_fs).unsqueeze(1)
         scale = torch.ones(positions.shape[0], 1, dtype=positions.dtype, device=positions.device)
-        if self.correction_is_force:  # Δr = ½ (F/m) Δt² with F = W_out h in eV/Å: Å per (eV/Å)
+        if self.correction_is_force:  # Δr = ½ (F/m) Δt² with F = Σ_j w_ij r̂_ij in eV/Å: Å per (eV/Å)
             dt_ps = dt_fs.to(positions.dtype).index_select(0, batch) * self.ps_per_fs
             mass = self.masses_amu.to(positions.dtype).index_select(0, self.z_to_index.index_select(0, species))
             scale = (0.5 * self.ftm2v * dt_ps * dt_ps / mass).unsqueeze(1)
@@ -329,13 +327,15 @@ class ReferenceGNN(nn.Module):
             edge_index, edge_vec = radius_graph_pbc(current, cell, batch, self.cutoff)
             src = edge_index[0]
             dst = edge_index[1]
-            if self.absolute_positions:  # raw coordinates: not translation invariant
-                x = torch.cat([current.to(dtype), vel, static], dim=1)
-            else:
+            if self.relative_geometry:
                 x = torch.cat([vel, static], dim=1)
+            else:  # raw coordinates: not translation invariant
+                x = torch.cat([current.to(dtype), vel, static], dim=1)
             vec = edge_vec.to(dtype)
-            e = self.edge_features(vec, vel, src, dst)
-            h, dr = block(x, e, src, dst, vec / torch.linalg.vector_norm(vec, dim=1, keepdim=True))
+            dist = torch.linalg.vector_norm(vec, dim=1)
+            e = self.edge_features(vec, dist, vel, src, dst)
+            unit = vec / dist.unsqueeze(1) if self.correction_is_force else vec  # r̂_ij only where the force head uses it
+            h, dr = block(x, e, src, dst, unit)
             displacement = displacement + scale * dr.to(positions.dtype)
         out: dict[str, Tensor] = {"positions": positions + displacement}
         if self.predict_velocities:
