@@ -59,7 +59,7 @@ Readings (where the paper is silent or ambiguous; paper-notes.md is followed whe
     zero (``init="zero"``, the default), so the untrained model predicts exactly zero displacement
     (and v(t+Δt) = v(t)); all other layers keep PyTorch's default initialisation. Why: with
     PyTorch's default everywhere (``init="default"``, kept as the ablation
-    ``ablations/default-init.yaml``) each block's LayerNorm output has |h|² ≈ 128, so W_out moves
+    ``ablations/mini/default-init.yaml``) each block's LayerNorm output has |h|² ≈ 128, so W_out moves
     atoms ≈ 1 Å per block, 1.4-2.7 Å RMS after six blocks depending on the seed (issue #10: 2.2-2.7;
     the 256-atom test system: 2.2 and 1.4 Å for seeds 0 and 1), against true displacements of 6e-3 Å
     at 1 fs; those moves also scramble the graphs the later blocks see. In an equal-budget test on a
