@@ -2,7 +2,8 @@
 
     python scripts/reproduction_tables.py [--submissions submissions] > /tmp/tables.md
 
-Every number comes from a committed ``submissions/<entry>/scores.json`` (the learned entries and
+Every number comes from a committed ``submissions/<entry>/scores.json`` (``ablations/<entry>/`` for
+the Tables 7/8 ablations, scored on strides only) (the learned entries and
 the baselines the scorer computed in the same run, on the same frames). Errors are the RMSE of the
 per-atom displacement vector, sqrt(mean_i |r_pred,i − r_true,i|²) in Å, with the 95 % bootstrap
 CI over anchors in brackets; "NVE" = against the NVE branch from the anchor (the task), "NPT" =
@@ -12,7 +13,9 @@ against the NPT continuation (the paper's protocol, with its barostat floor).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import math
 from pathlib import Path
 
 import yaml
@@ -21,8 +24,6 @@ PAPER_TABLE_4 = {1: 0.00022, 5: 0.00065, 10: 0.0019, 15: 0.033, 20: 0.049, 30: 0
 PAPER_TABLE_6 = {5: 0.00047, 50: 0.00092, 100: 0.00055, 150: 0.00068, 200: 0.00043, 300: 0.00066, 350: 0.00065,
                  400: 0.00076, 450: 0.00053, 500: 0.00072, 550: 0.00066, 600: 0.00063, 650: 0.00083, 700: 0.00082,
                  750: 0.00084, 800: 0.00084}
-PAPER_TABLE_7 = {"depth 6": 0.0008, "depth 4": 0.0009, "depth 2": 0.0010}
-PAPER_TABLE_8 = {"width 128": 0.0009, "width 64": 0.0010, "width 32": 0.0030}
 BASELINES = {"zero_displacement": "zero displacement", "constant_velocity": "constant velocity r + vΔt",
              "verlet_eam_k1": "Verlet k = 1 (true EAM)", "verlet_eam_k4": "Verlet k = 4 (true EAM)"}
 
@@ -108,24 +109,60 @@ def rollout_table(entries) -> str:
     return header + "\n".join(rows) + "\n"
 
 
-def ablation_table(entries, paper: dict, parent_prefix: str) -> str:
-    ablations = [(name, metadata, scores) for name, metadata, scores in entries if metadata.get("ablation_of", "").startswith(parent_prefix)]
-    if not ablations:
-        return ("| paper | Å |\n|---|---|\n" + "\n".join(f"| {label} | {value} |" for label, value in paper.items())
-                + "\n\nNot measured yet: no scored ablation entry under `submissions/` (issue #10).\n")
-    header = "| entry | ablation | NVE RMSE 10 fs (Å), split test |\n|---|---|---|\n"
-    body = "\n".join(f"| {name} | {metadata.get('ablation', '')} | "
-                     f"{cell(scores['stride_accuracy']['nve']['test']['overall'].get('10', {}).get('submission'))} |"
-                     for name, metadata, scores in ablations)
-    paper_text = ", ".join(f"{label} {value} Å" for label, value in paper.items())
-    return header + body + f"\n\nThe paper: {paper_text} (Δt not stated).\n"
+# The paper's ablation rows (MSE loss in Å², "loss in Å" = its square root) and our entry for each.
+PAPER_TABLE_7 = [("depth 6", 6e-7, 0.0008, "reference-gnn-mini"),
+                 ("depth 4", 9e-7, 0.0009, "reference-gnn-mini-depth4-width128"),
+                 ("depth 2", 1e-6, 0.0010, "reference-gnn-mini-depth2-width128")]
+PAPER_TABLE_8 = [("width 128", 9e-7, 0.0009, "reference-gnn-mini-depth4-width128"),
+                 ("width 64", 1e-6, 0.0010, "reference-gnn-mini-depth4-width64"),
+                 ("width 32", 9e-6, 0.0030, "reference-gnn-mini-depth4-width32")]
+
+
+def best_validation_loss(folder: Path) -> float | None:
+    """The lowest validation loss in the entry's committed training log (MSE of Δr, Å²), or None."""
+    log = folder / "log.csv"
+    if not log.is_file():
+        return None
+    with log.open() as handle:
+        return min(float(row["validation_loss"]) for row in csv.DictReader(handle))
+
+
+def ablation_table(entries, folders: list[Path], paper_rows: list | None) -> str:
+    """Tables 7/8: the paper's loss beside ours (best validation MSE, the paper's quantity) and the
+    scored test RMSE at 5 and 10 fs with its CI. ``paper_rows=None``: our own ablations of the base."""
+    by_name = {name: (metadata, scores) for name, metadata, scores in entries}
+    if paper_rows is None:
+        rows = [("—", None, None, name) for name, metadata, _ in entries
+                if metadata.get("ablation_of") == "reference-gnn-mini" and name not in
+                {row[3] for row in PAPER_TABLE_7 + PAPER_TABLE_8}]
+        rows = [("base", None, None, "reference-gnn-mini")] + rows
+    else:
+        rows = paper_rows
+    header = ("| paper row | paper MSE (Å²) | paper loss (Å) | our entry | ablation | our best validation MSE (Å²) "
+              "| its square root (Å) | test NVE RMSE at 5 fs (Å) | at 10 fs (Å) | constant velocity at 10 fs, same frames |\n"
+              "|---|---|---|---|---|---|---|---|---|---|\n")
+    lines = []
+    for label, paper_mse, paper_loss, name in rows:
+        metadata, scores = by_name.get(name, ({}, None))
+        validation = next((best_validation_loss(folder / name) for folder in folders if (folder / name).is_dir()), None)
+        overall = scores["stride_accuracy"]["nve"]["test"]["overall"] if scores else {}
+        at_5, at_10 = overall.get("5", {}), overall.get("10", {})
+        lines.append(f"| {label} | {paper_mse if paper_mse is not None else '—'} | {paper_loss if paper_loss is not None else '—'} "
+                     f"| {name if scores else name + ' (not scored)'} | {'base' if name == 'reference-gnn-mini' else metadata.get('ablation', '—')} "
+                     f"| {f'{validation:.2g}' if validation is not None else '—'} "
+                     f"| {f'{math.sqrt(validation):.2g}' if validation is not None else '—'} "
+                     f"| {cell(at_5.get('submission'))} | {cell(at_10.get('submission'))} | {cell(at_10.get('constant_velocity'))} |")
+    return header + "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=Path, default=Path("submissions"))
+    parser.add_argument("--ablations", type=Path, default=Path("ablations"), help="scored ablations (strides only)")
     args = parser.parse_args()
     entries = learned_entries(args.submissions)
+    every_entry = entries + (learned_entries(args.ablations) if args.ablations.is_dir() else [])
+    entries = [entry for entry in entries if not entry[1].get("ablation_of")]  # Tables 4-6: no ablations
     dts = [1, 5, 10, 15, 20, 30, 40, 50]
     print("### Table 4: RMSE (Å) against Δt at 350 K (a held-out temperature: split test_temperature)\n")
     for targets in ("nve", "npt"):
@@ -141,9 +178,11 @@ def main() -> None:
         print(f"### Table 6: RMSE (Å) per temperature at Δt = {dt} fs, NVE targets (the paper gives no Δt)\n")
         print(temperature_table(entries, "nve", dt))
     print("### Table 7: depth (width 128)\n")
-    print(ablation_table(entries, PAPER_TABLE_7, "reference-gnn"))
+    print(ablation_table(every_entry, [args.submissions, args.ablations], PAPER_TABLE_7))
     print("### Table 8: width (4 blocks)\n")
-    print(ablation_table(entries, PAPER_TABLE_8, "reference-gnn"))
+    print(ablation_table(every_entry, [args.submissions, args.ablations], PAPER_TABLE_8))
+    print("### Our ablations of the same base (not in the paper)\n")
+    print(ablation_table(every_entry, [args.submissions, args.ablations], None))
 
 
 if __name__ == "__main__":
