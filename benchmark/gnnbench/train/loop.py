@@ -19,6 +19,8 @@ epoch, RNG states), so a run killed with kill -9 ends where an uninterrupted one
 from __future__ import annotations
 
 import csv
+import ctypes
+import ctypes.util
 import json
 import os
 import random
@@ -43,6 +45,31 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+# glibc's mallopt parameter for the size from which an allocation gets its own mmap (freed back
+# to the system on free). By default glibc raises it as tensors are freed, up to 32 MiB; after
+# that every activation tensor of a training step lives on the heap, and tensors of changing
+# sizes (graphs have a different number of edges at every step) fragment it: the faithful
+# reference model's RSS grew by about 4.5 GB per epoch of 50 steps on mini (20 GB of a 24 GB
+# machine in its fourth epoch). Fixed at 4 MiB, it stayed under 3 GB for the whole run.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
+
+
+def bound_heap_fragmentation() -> bool:
+    """Give every allocation of 4 MiB or more its own mmap (glibc only; elsewhere a no-op).
+
+    Returns True where it took effect. The environment variable MALLOC_MMAP_THRESHOLD_ sets
+    the same parameter before a process starts; this sets it from inside the training process."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to bound
+        return False
 
 
 def _distributed() -> tuple[int, int, torch.device]:
@@ -90,6 +117,7 @@ def _save(path: Path, payload: dict) -> None:
 def train(config: dict) -> dict:
     """Run (or resume) training; return a summary. Rank 0 writes the run directory and shows the
     progress bar (TQDM_DISABLE=1 hides it)."""
+    bound_heap_fragmentation()
     rank, world, device = _distributed()
     run_dir = Path(config["run_dir"])
     if rank == 0:
