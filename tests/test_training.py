@@ -130,28 +130,28 @@ def test_training_config_is_strict(tmp_path, mini_dataset):
 
 
 # Run in a fresh interpreter: glibc's malloc state is per process. It first frees a 16 MiB array
-# (glibc then raises its mmap threshold to 16 MiB), then frees an 8 MiB one and prints how many
-# MiB the process still holds; a small array allocated after it keeps the freed block off the
-# heap's top, where glibc would trim it anyway.
+# (glibc then raises its mmap threshold to 16 MiB, so the next 8 MiB array lives on the heap),
+# then frees an 8 MiB one and prints how many MiB the process still holds; a small array
+# allocated after it keeps the freed block off the heap's top, where glibc would trim it anyway.
 HEAP_PROBE = """
 import sys
 import numpy as np
-from gnnbench.train.loop import bound_heap_fragmentation
+from gnnbench.train.loop import release_freed_heap
 def resident(): return int(open("/proc/self/statm").read().split()[1]) * 4096
-if sys.argv[1] == "bound":
-    assert bound_heap_fragmentation()
 big = np.ones(16 << 20, dtype=np.uint8); del big
 before = resident()
 block = np.ones(8 << 20, dtype=np.uint8); pin = np.ones(64, dtype=np.uint8); del block
+if sys.argv[1] == "trim":
+    assert release_freed_heap()
 print((resident() - before) / 2**20)
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or not os.path.exists("/proc/self/statm"), reason="glibc and /proc only")
-def test_bounded_heap_gives_freed_tensor_sized_blocks_back_to_the_system():
-    """Training calls bound_heap_fragmentation(): a freed 8 MiB block is returned to the system at
-    once, where glibc's default (after a 16 MiB free) keeps it resident on the heap."""
+def test_release_freed_heap_gives_a_freed_block_back_to_the_system():
+    """The training loop calls release_freed_heap() every few steps: a freed 8 MiB block inside the
+    heap goes back to the system, where glibc alone keeps it resident."""
     held = {mode: float(subprocess.run([sys.executable, "-c", HEAP_PROBE, mode], capture_output=True, text=True,
-                                       check=True).stdout) for mode in ("default", "bound")}
-    assert held["default"] > 7, held  # the probe sees glibc's default behaviour, so it can tell the two apart
-    assert held["bound"] < 1, held
+                                       check=True).stdout) for mode in ("keep", "trim")}
+    assert held["keep"] > 7, held  # the probe sees glibc keep the block, so it can tell the two apart
+    assert held["trim"] < 1, held
