@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import ctypes
 import ctypes.util
+import functools
 import json
 import os
 import random
@@ -58,17 +59,24 @@ def seed_everything(seed: int) -> None:
 # some speed; a trim every step bounds it best for no more than the others cost.
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once (find_library runs ldconfig: not for every step)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+
+
 def release_freed_heap() -> bool:
     """Return the free pages of the C heap to the system (glibc's malloc_trim; elsewhere a no-op).
 
     Returns True where glibc released memory."""
-    name = ctypes.util.find_library("c")
-    if not name:
+    libc = _libc()
+    if libc is None or not hasattr(libc, "malloc_trim"):  # not glibc (musl, macOS): nothing to trim
         return False
-    try:
-        return bool(ctypes.CDLL(name).malloc_trim(0))
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
-        return False
+    return bool(libc.malloc_trim(0))
 
 
 def _distributed() -> tuple[int, int, torch.device]:
