@@ -149,7 +149,7 @@ print((resident() - before) / 2**20)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or not os.path.exists("/proc/self/statm"), reason="glibc and /proc only")
 def test_release_freed_heap_gives_a_freed_block_back_to_the_system():
-    """The training loop calls release_freed_heap() every few steps: a freed 8 MiB block inside the
+    """The training loop calls release_freed_heap() after every step: a freed 8 MiB block inside the
     heap goes back to the system, where glibc alone keeps it resident."""
     held = {mode: float(subprocess.run([sys.executable, "-c", HEAP_PROBE, mode], capture_output=True, text=True,
                                        check=True).stdout) for mode in ("keep", "trim")}
