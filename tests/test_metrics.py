@@ -123,7 +123,10 @@ def test_bussi_thermostat_holds_an_ideal_gas_at_its_temperature():
 
 def test_baseline_keys_are_an_enum_with_sub_steps():
     assert Baseline("verlet_eam_k4") is Baseline.VERLET_K4 and Baseline.VERLET_K4.entry_name == "verlet-eam-k4"
-    assert [Baseline.VERLET_K1.substeps(10), Baseline.VERLET_K4.substeps(10), Baseline.VERLET_1FS.substeps(30)] == [1, 4, 30]
+    assert [Baseline.VERLET_K1.substeps(10), Baseline.VERLET_K2.substeps(10), Baseline.VERLET_K4.substeps(10), Baseline.VERLET_K8.substeps(10),
+            Baseline.VERLET_EXACT.substeps(30, exact_step_fs=0.1)] == [1, 2, 4, 8, 300]
+    with pytest.raises(ValueError, match="exact_step_fs"):
+        Baseline.VERLET_EXACT.substeps(30)
     with pytest.raises(ValueError):
         Baseline.CONSTANT_VELOCITY.substeps(10)
     assert all(b.label and b.description for b in Baseline)

@@ -136,13 +136,13 @@ def test_constant_velocity_submission_equals_the_built_in_baseline(mini_dataset,
 
 
 def test_verlet_rows_exact_integrator_floor_and_nve_headline(mini_dataset, tmp_path):
-    """Verlet with 1 fs sub-steps reproduces the NVE targets (storage precision) and shows the
+    """The exact integrator (Verlet at the recipe's nve_timestep_fs) reproduces the NVE targets (storage precision) and shows the
     barostat floor against the NPT continuation; Verlet k=1 beats constant velocity at 10 fs."""
     scores = score_path(make(ConstantVelocity(), tmp_path, "cv"), mini_dataset)
     for split in ("test", "test_temperature"):
         for dt in scores["stride_accuracy"]["nve"][split]["dt_fs"]:
-            assert overall(scores, split, dt, Baseline.VERLET_1FS.value)["rmse_A"] <= 1e-7
-        assert 1e-4 < overall(scores, split, 1, Baseline.VERLET_1FS.value, "npt")["rmse_A"] < 6e-4
+            assert overall(scores, split, dt, Baseline.VERLET_EXACT.value)["rmse_A"] <= 1e-7
+        assert 1e-4 < overall(scores, split, 1, Baseline.VERLET_EXACT.value, "npt")["rmse_A"] < 6e-4
         assert overall(scores, split, 10, Baseline.VERLET_K1.value)["rmse_A"] < overall(scores, split, 10)["rmse_A"]
 
 

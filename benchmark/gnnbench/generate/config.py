@@ -31,6 +31,7 @@ class BuildConfig:
     pair_style: str
     mass_amu: float
     timestep_fs: float
+    nve_timestep_fs: float
     thermostat_damping_fs: float
     barostat_damping_fs: float
     pressure_bar: float
@@ -71,6 +72,11 @@ class BuildConfig:
     @property
     def nve_window_steps(self) -> int:
         return round(self.nve_window_ps / PS_PER_FS / self.timestep_fs)
+
+    @property
+    def nve_substeps(self) -> int:
+        """NVE-branch steps (of ``nve_timestep_fs``) per production step (of ``timestep_fs``)."""
+        return round(self.timestep_fs / self.nve_timestep_fs)
 
     @property
     def sha256(self) -> str:
@@ -116,6 +122,8 @@ def _check(config: BuildConfig, path: Path) -> None:
         raise ValueError(f"{path}: the largest Δt must be shorter than the anchor interval")
     if abs(sum(config.split_fractions.values()) - 1) > 1e-9:
         raise ValueError(f"{path}: split fractions must add up to 1")
+    if config.nve_timestep_fs <= 0 or abs(config.timestep_fs / config.nve_timestep_fs - config.nve_substeps) > 1e-9:
+        raise ValueError(f"{path}: nve_timestep_fs must divide timestep_fs into a whole number of steps")
     if config.nve_window_interval_fs > 10 or config.nve_window_ps < 2:
         raise ValueError(f"{path}: the NVE reference window must cover at least 2 ps at 10 fs resolution or finer")
     if min(config.cells) * config.lattice_constant_A < 2 * PAPER_CUTOFF_A:

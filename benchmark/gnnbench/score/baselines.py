@@ -17,8 +17,10 @@ class Baseline(str, Enum):
     ZERO_DISPLACEMENT = "zero_displacement"
     CONSTANT_VELOCITY = "constant_velocity"
     VERLET_K1 = "verlet_eam_k1"
+    VERLET_K2 = "verlet_eam_k2"
     VERLET_K4 = "verlet_eam_k4"
-    VERLET_1FS = "verlet_eam_1fs"
+    VERLET_K8 = "verlet_eam_k8"
+    VERLET_EXACT = "verlet_eam_exact"
 
     @property
     def label(self) -> str:
@@ -35,33 +37,46 @@ class Baseline(str, Enum):
 
     @property
     def is_verlet(self) -> bool:
-        return self in (Baseline.VERLET_K1, Baseline.VERLET_K4, Baseline.VERLET_1FS)
+        return self in _FIXED_SUBSTEPS or self is Baseline.VERLET_EXACT
 
-    def substeps(self, dt_fs: float) -> int:
-        """Velocity-Verlet sub-steps per stride Δt (k1: 1, k4: 4, 1 fs: Δt / 1 fs)."""
-        if self is Baseline.VERLET_K1:
-            return 1
-        if self is Baseline.VERLET_K4:
-            return 4
-        if self is Baseline.VERLET_1FS:
-            return max(1, round(dt_fs))
+    def substeps(self, dt_fs: float, exact_step_fs: float | None = None) -> int:
+        """Velocity-Verlet sub-steps (force calls) per stride Δt: k for ``verlet_eam_k{k}``;
+        Δt / ``exact_step_fs`` for the exact integrator, whose step is the dataset's NVE-branch
+        step (the recipe's ``nve_timestep_fs``), so it must be given."""
+        if self in _FIXED_SUBSTEPS:
+            return _FIXED_SUBSTEPS[self]
+        if self is Baseline.VERLET_EXACT:
+            if exact_step_fs is None:
+                raise ValueError("the exact integrator's sub-steps depend on the dataset's NVE step: pass exact_step_fs")
+            return max(1, round(dt_fs / exact_step_fs))
         raise ValueError(f"{self.value} is not a Verlet baseline")
 
+
+_FIXED_SUBSTEPS = {Baseline.VERLET_K1: 1, Baseline.VERLET_K2: 2, Baseline.VERLET_K4: 4, Baseline.VERLET_K8: 8}
+
+# Velocity-Verlet with k = 1, 2, 4, 8 force calls per stride, on the same frames: the curve on
+# which an entry's RMSE is placed to say how many force calls it is worth (score/force_calls.py).
+VERLET_K_CURVE = tuple(_FIXED_SUBSTEPS)
 
 _LABELS = {
     Baseline.ZERO_DISPLACEMENT: "zero disp.",
     Baseline.CONSTANT_VELOCITY: "const. velocity",
     Baseline.VERLET_K1: "Verlet k=1",
+    Baseline.VERLET_K2: "Verlet k=2",
     Baseline.VERLET_K4: "Verlet k=4",
-    Baseline.VERLET_1FS: "exact integrator (Verlet, 1 fs sub-steps)",
+    Baseline.VERLET_K8: "Verlet k=8",
+    Baseline.VERLET_EXACT: "exact integrator (Verlet at the targets' step)",
 }
 _DESCRIPTIONS = {
     Baseline.ZERO_DISPLACEMENT: "r(t+Δt) = r(t), v(t+Δt) = v(t)",
     Baseline.CONSTANT_VELOCITY: "r(t+Δt) = r(t) + v(t)Δt, v(t+Δt) = v(t)",
     Baseline.VERLET_K1: "velocity-Verlet with the true EAM forces (LAMMPS), one step of size Δt: one force call per stride",
+    Baseline.VERLET_K2: "velocity-Verlet with the true EAM forces (LAMMPS), 2 steps of size Δt/2: two force calls per stride",
     Baseline.VERLET_K4: "velocity-Verlet with the true EAM forces (LAMMPS), 4 steps of size Δt/4: four force calls per stride",
-    Baseline.VERLET_1FS: "velocity-Verlet with the true EAM forces (LAMMPS), Δt/1 fs steps of 1 fs: the data's own integrator, "
-                         "so it reproduces the NVE-branch targets (to storage precision) and shows the floor of the NPT-continuation targets",
+    Baseline.VERLET_K8: "velocity-Verlet with the true EAM forces (LAMMPS), 8 steps of size Δt/8: eight force calls per stride",
+    Baseline.VERLET_EXACT: "velocity-Verlet with the true EAM forces (LAMMPS) at the dataset's NVE-branch step (nve_timestep_fs): "
+                           "the integrator that made the NVE-branch targets, so it reproduces them (to storage precision) and "
+                           "shows the floor of the NPT-continuation targets",
 }
 
 # The suite's own baseline entries (submissions/<name>): the only folders the leaderboard lists as
@@ -69,5 +84,5 @@ _DESCRIPTIONS = {
 SUITE_BASELINE_ENTRIES = tuple(b.entry_name for b in Baseline)
 
 # Which baselines each part of the report shows beside a submission.
-STRIDE_BASELINES = (Baseline.ZERO_DISPLACEMENT, Baseline.CONSTANT_VELOCITY, Baseline.VERLET_K1, Baseline.VERLET_K4, Baseline.VERLET_1FS)
+STRIDE_BASELINES = (Baseline.ZERO_DISPLACEMENT, Baseline.CONSTANT_VELOCITY, *VERLET_K_CURVE, Baseline.VERLET_EXACT)
 ROLLOUT_BASELINES = (Baseline.VERLET_K1, Baseline.VERLET_K4)

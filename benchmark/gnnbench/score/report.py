@@ -156,7 +156,7 @@ def stride_table(kind: str, split: str, result: dict, name: str) -> str:
 def verdicts(result: dict, name: str, rtol: float = 1e-9) -> list[str]:
     """One plain line per Δt: which baselines (exact integrator aside) the submission loses to or ties with."""
     lines = []
-    compared = [b for b in STRIDE_BASELINES if b is not Baseline.VERLET_1FS]
+    compared = [b for b in STRIDE_BASELINES if b is not Baseline.VERLET_EXACT]
     for dt in result["dt_fs"]:
         at = result["overall"][str(dt)]
         mine = at[SUBMISSION]["rmse_A"]
@@ -276,7 +276,8 @@ def print_report(scores: dict) -> None:
 # --- plots -----------------------------------------------------------------------------------
 
 STYLES = {SUBMISSION: "o-", Baseline.ZERO_DISPLACEMENT.value: "s--", Baseline.CONSTANT_VELOCITY.value: "^--",
-          Baseline.VERLET_K1.value: "d:", Baseline.VERLET_K4.value: "v:", Baseline.VERLET_1FS.value: "x:"}
+          Baseline.VERLET_K1.value: "d:", Baseline.VERLET_K2.value: "<:", Baseline.VERLET_K4.value: "v:", Baseline.VERLET_K8.value: ">:",
+          Baseline.VERLET_EXACT.value: "x:"}
 
 
 def _errorbar(ax, xs, entries, key, style, label):

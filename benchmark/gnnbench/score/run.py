@@ -152,7 +152,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     cache = BaselineCache.default(data_sha256, config_name)
     verlet = VerletEam(config, splits["test"].n_atoms)
     try:
-        stride = score_strides(model, splits, protocol["stride_batch_size"], verlet, STRIDE_BASELINES, cache)
+        stride = score_strides(model, splits, protocol["stride_batch_size"], verlet, STRIDE_BASELINES, cache, config.nve_timestep_fs)
     finally:
         verlet.close()
     errors += [f"stride accuracy on {split}: {r['error']}" for split, r in stride["nve"].items() if r.get("failed")]

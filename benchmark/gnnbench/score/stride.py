@@ -5,7 +5,7 @@ submission and of every baseline in ``STRIDE_BASELINES`` on the same frames, aga
 
 * the NVE-branch targets (``TargetKind.NVE``, the headline: the Hamiltonian flow), and
 * the NPT-continuation targets (``TargetKind.NPT``, the paper's protocol; its
-  exact-integrator row, Verlet with 1 fs sub-steps, shows the barostat floor).
+  exact-integrator row, Verlet at the NVE branches' step, shows the barostat floor).
 
 Each metric is reported for all anchors and per trajectory temperature (the paper's Table 6),
 with a 95 % bootstrap confidence interval over anchors (:mod:`gnnbench.score.bootstrap`).
@@ -107,8 +107,10 @@ class _Accumulator:
                 for name in names}
 
 
-def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[int], verlet: VerletEam, baselines) -> None:
-    """Every baseline's per-anchor errors on one split, into ``store``."""
+def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[int], verlet: VerletEam, baselines,
+                     exact_step_fs: float) -> None:
+    """Every baseline's per-anchor errors on one split, into ``store``; the exact integrator
+    steps ``exact_step_fs`` (the dataset's NVE-branch step)."""
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
     verlets = [b for b in baselines if b.is_verlet]
     for row in tqdm(range(frames.n_anchors), desc=f"Verlet baselines ({frames.split})", unit="anchor",
@@ -116,8 +118,8 @@ def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[
         r0, v0, cell = frames.positions[row], frames.velocities[row], frames.cell[row]
         rows = np.array([row])
         for baseline in verlets:
-            if baseline is Baseline.VERLET_1FS:  # every Δt lies on one run of 1 fs steps
-                states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=1.0), strict=True))
+            if baseline is Baseline.VERLET_EXACT:  # every Δt lies on one run at the targets' step
+                states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=exact_step_fs), strict=True))
             else:
                 states = {dt: verlet.advance(r0, v0, cell, float(dt), baseline.substeps(dt)) for dt in strides_fs}
             for dt, (r, v) in states.items():
@@ -132,7 +134,8 @@ def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[
 
 
 def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
-                verlet: VerletEam, baselines=tuple(Baseline), cache: BaselineCache | None = None) -> dict[TargetKind, dict]:
+                verlet: VerletEam, baselines=tuple(Baseline), cache: BaselineCache | None = None,
+                exact_step_fs: float = 1.0) -> dict[TargetKind, dict]:
     """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
 
     Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
@@ -142,12 +145,12 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
     names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines]
     store = _Accumulator(frames.n_anchors, strides_fs, names)
     what = {"stride_accuracy": frames.split, "strides_fs": list(strides_fs), "baselines": [b.value for b in baselines],
-            "n_anchors": frames.n_anchors}
+            "n_anchors": frames.n_anchors, "exact_step_fs": exact_step_fs}
     stored = cache.get(what) if cache is not None else None
     if stored is not None:
         store.restore(stored)
     else:
-        _baseline_errors(store, frames, strides_fs, verlet, baselines)
+        _baseline_errors(store, frames, strides_fs, verlet, baselines, exact_step_fs)
         if cache is not None:
             cache.put(what, store.of([b.value for b in baselines]))
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
@@ -182,14 +185,14 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
 
 
 def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, verlet: VerletEam,
-                  baselines=tuple(Baseline), cache: BaselineCache | None = None) -> dict[str, dict[str, dict]]:
+                  baselines=tuple(Baseline), cache: BaselineCache | None = None, exact_step_fs: float = 1.0) -> dict[str, dict[str, dict]]:
     """{target kind value: {split: result}}; a split on which the submission fails is reported as
     ``{"failed": true, "error": ...}`` under both kinds, and the other splits are still scored."""
     strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
     results: dict[str, dict[str, dict]] = {kind.value: {} for kind in TargetKind}
     for name, frames in splits.items():
         try:
-            by_kind = score_split(submission, frames, strides, batch_size, verlet, baselines, cache)
+            by_kind = score_split(submission, frames, strides, batch_size, verlet, baselines, cache, exact_step_fs)
         except SubmissionOutputError as err:
             by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
         for kind, result in by_kind.items():

@@ -4,8 +4,8 @@ One stride Δt is k steps of size h = Δt/k of LAMMPS's ``fix nve`` (NVE, cell h
 
     v ← v + (h/2) F(r)/m ;  r ← r + h v ;  v ← v + (h/2) F(r)/m
 
-Each step costs one EAM force evaluation. ``Baseline.VERLET_1FS`` (h = 1 fs) is the integrator
-that made the NVE-branch targets, so it reproduces them to storage precision: that is the check
+Each step costs one EAM force evaluation. ``Baseline.VERLET_EXACT`` (h = the recipe's
+``nve_timestep_fs``) is the integrator that made the NVE-branch targets, so it reproduces them to storage precision: that is the check
 that the targets are the Hamiltonian flow (tests/test_targets.py), and against the NPT
 continuation it shows the barostat floor no integrator can go below.
 
