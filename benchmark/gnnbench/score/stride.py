@@ -25,6 +25,7 @@ from ..units import PS_PER_FS
 from .baseline_cache import BaselineCache
 from .baselines import SUBMISSION, Baseline
 from .bootstrap import with_ci
+from .force_calls import force_calls_to_match, verlet_curve
 from .inputs import batch_inputs
 from .metrics import anchor_mae, anchor_mse, mean, root_mean, skill
 from .verlet import VerletEam
@@ -60,11 +61,21 @@ def model_errors(errors: AnchorErrors) -> ModelErrors:
 
 
 def at_dt(errors: dict[str, AnchorErrors]) -> dict:
-    """{model key: ModelErrors, skill_vs_zero (+_ci95), skill_vs_constant_velocity (+_ci95)} on the same anchors."""
+    """{model key: ModelErrors, skill_vs_zero (+_ci95), skill_vs_constant_velocity (+_ci95),
+    force_calls_to_match (+_ci95)} on the same anchors.
+
+    ``force_calls_to_match``: the Verlet force calls per stride with the submission's RMSE
+    (:mod:`gnnbench.score.force_calls`); its CI maps the ends of the RMSE's CI through the same
+    (monotone) curve, None where an end falls outside k = 1–8."""
     out: dict = {name: model_errors(e) for name, e in errors.items()}
     if SUBMISSION in errors:
         for baseline, key in ((Baseline.ZERO_DISPLACEMENT, "skill_vs_zero"), (Baseline.CONSTANT_VELOCITY, "skill_vs_constant_velocity")):
             out.update(with_ci(key, skill, errors[SUBMISSION].mse, errors[baseline.value].mse))
+        curve = verlet_curve(out)
+        if curve:
+            low, high = out[SUBMISSION]["rmse_A_ci95"]
+            out["force_calls_to_match"] = force_calls_to_match(out[SUBMISSION]["rmse_A"], curve)
+            out["force_calls_to_match_ci95"] = [force_calls_to_match(high, curve)["value"], force_calls_to_match(low, curve)["value"]]
     return out
 
 
