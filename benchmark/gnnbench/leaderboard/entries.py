@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..score import SCORER_VERSION
 from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
+from ..score.usability import CheckResult, failed, is_usable, usability, verdict_line
 from ..untrusted import short, shown_name
 from .validate import validate_submission_dir
 
@@ -26,7 +28,8 @@ SKILL_DT_FS = 10
 HEADLINE_TARGETS = "nve"  # stride accuracy against the NVE-branch targets (the Hamiltonian flow)
 # Baselines an entry is held against in its verdict; the exact integrator (the data's own 1 fs
 # Verlet, Δt force calls per stride) is the targets' definition, not a competitor.
-VERDICT_BASELINES = (Baseline.ZERO_DISPLACEMENT, Baseline.CONSTANT_VELOCITY, Baseline.VERLET_K1, Baseline.VERLET_K4)
+VERDICT_BASELINES = (Baseline.ZERO_DISPLACEMENT, Baseline.CONSTANT_VELOCITY, Baseline.VERLET_K1, Baseline.VERLET_K2, Baseline.VERLET_K4,
+                     Baseline.VERLET_K8)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ class Column:
 
 
 COLUMNS = [
+    Column("usable", "usable at its stride",
+           "whether the entry passes every usability check at its rollout stride (gnnbench/score/usability.py: survival, "
+           "NVE energy drift, NVE temperature, structure (RDF), dynamics (VDOS, MSD), stride accuracy vs Verlet k=1); "
+           "else how many it fails. The verdicts under the table name each failed check with its numbers", "", "", ""),
+    Column("force_calls", f"Verlet force calls matched {SKILL_DT_FS} fs",
+           f"force calls per stride that velocity-Verlet with the true EAM forces needs to match the entry's RMSE at Δt = {SKILL_DT_FS} fs "
+           "(log-log interpolation on k = 1, 2, 4, 8 sub-steps on the same anchors; '< 1': less accurate than one Verlet step, "
+           "'> 8': more accurate than eight). What a learned step saves on a potential dearer than EAM", "", "higher", ""),
     *(Column(f"rmse_{dt}", f"RMSE {dt} fs (Å)",
              f"RMSE of the per-atom displacement vector after one stride of Δt = {dt} fs against the NVE-branch targets: "
              "sqrt(mean over atoms of |Δr_pred − Δr_true|²), in Å, "
@@ -57,9 +68,20 @@ COLUMNS = [
     Column("survival", "NVE rollout survival",
            "fraction of the NVE rollouts (one per trajectory, at the entry's rollout stride, over the 2 ps NVE window) "
            "that never produce a NaN, a pair closer than 1.5 Å, or T above 2 × set-point + 100 K", ".2f", "higher", ""),
+    Column("ttf_nve", "NVE time to failure (fs)",
+           "mean over NVE rollouts of the time of the first failure (NaN, a pair closer than 1.5 Å, or T above 2 × set-point "
+           "+ 100 K); a rollout that survives counts at the horizon (2000 fs on mini), ± the half-width of its 95 % bootstrap CI "
+           "over trajectories", ".0f", "higher", "absolute"),
+    Column("t_err_nve", "NVE T − MD (K)",
+           "mean over NVE rollouts of (mean T of the rollout − mean T of the MD window from the same state), in K, "
+           "± the half-width of its 95 % bootstrap CI", "+.1f", "", "absolute"),
     Column("e_drift", "NVE energy drift (meV/atom/ps)",
            "mean over NVE rollouts of |slope| of (EAM potential energy + kinetic energy) per atom against time, in meV/atom/ps "
            "(MD itself: below 0.01), ± the relative half-width of its 95 % bootstrap CI over trajectories", ".3g"),
+    Column("vdos_nve", "NVE VDOS error",
+           "mean over NVE rollouts of ∫|g_MD(ν) − g_pred(ν)| dν between unit-area vibrational densities of states "
+           "(velocity power spectra), against the NVE reference window (0 = same spectrum, 2 = disjoint), "
+           "± the relative half-width of its 95 % bootstrap CI", ".3f"),
     Column("rdf_nve", "NVE RDF error (Å)",
            "mean over NVE rollouts of ∫|g_MD(r) − g_pred(r)| dr over [0, 8 Å], in Å, against the NVE reference window, "
            "± the relative half-width of its 95 % bootstrap CI over trajectories", ".3f"),
@@ -119,6 +141,29 @@ class Entry:
         mine = result.get("models", {}).get("submission")
         return None if not mine or mine.get("failed") else mine
 
+    @cached_property
+    def checks(self) -> list[CheckResult]:
+        """The usability checks at the entry's rollout stride (:mod:`gnnbench.score.usability`), from its scores."""
+        return usability(self.scores)
+
+    @property
+    def usable(self) -> bool:
+        return is_usable(self.checks)
+
+    @property
+    def rollout_stride_fs(self) -> int:
+        return int(self.scores["submission"]["metadata"]["rollout_stride_fs"])
+
+    def force_calls_text(self, split: str, dt_fs: int = SKILL_DT_FS) -> str:
+        """Verlet force calls per stride matching the entry's RMSE at ``dt_fs`` ("2.7", "< 1", "> 8", "—")."""
+        at = ((self.split(split) or {}).get("overall", {}).get(str(dt_fs)) or {})
+        return (at.get("force_calls_to_match") or {}).get("text", "—")
+
+    @property
+    def usability_label(self) -> str:
+        n = len(failed(self.checks))
+        return "usable" if n == 0 else f"no: fails {n} of {len(self.checks)}"
+
     @property
     def predicts_velocities(self) -> bool:
         return bool(self.metadata.get("predicts_velocities"))
@@ -154,9 +199,14 @@ class Entry:
             return (summary.get(key), summary.get(f"{key}_ci95")) if summary else (None, None)
 
         return {
+            "usable": (float(self.usable), None),
+            "force_calls": (at_skill.get("force_calls_to_match", {}).get("value"), at_skill.get("force_calls_to_match_ci95")),
             **{f"rmse_{dt}": stride(dt) for dt in TABLE_DT_FS},
             "skill_cv": (at_skill.get("skill_vs_constant_velocity"), at_skill.get("skill_vs_constant_velocity_ci95")),
             "survival": rollout(nve, "survival_fraction"),
+            "ttf_nve": rollout(nve, "time_to_failure_fs"),
+            "t_err_nve": rollout(nve, "temperature_mean_error_K"),
+            "vdos_nve": rollout(nve, "vdos_error"),
             "e_drift": rollout(nve, "abs_total_energy_drift_meV_per_atom_per_ps"),
             "rdf_nve": rollout(nve, "rdf_error_A"),
             "survival_thermo": rollout(thermo, "survival_fraction"),
@@ -213,12 +263,36 @@ def collect_entries(submissions_dir: Path) -> tuple[list[Entry], dict[str, list[
 
 
 def ranked(entries: list[Entry], split: str) -> list[Entry]:
-    """Entries ordered by RMSE at Δt = SKILL_DT_FS on ``split`` (missing last), then by name."""
-    def key(entry: Entry):
-        value = entry.rmse(split, SKILL_DT_FS)
-        return (value is None or not math.isfinite(value), value if value is not None else 0.0, entry.name)
+    """Entries in leaderboard order, built on the usability verdict (:mod:`gnnbench.score.usability`).
 
-    return sorted(entries, key=key)
+    1. Tiers: usable entries (every check passes); then entries that pass every physical check
+       but lose to Verlet k = 1 per stride; then entries that fail a physical check, fewest
+       failed checks first. Within a tier: RMSE at Δt = SKILL_DT_FS on ``split`` (missing
+       last), then name.
+    2. A learned entry that fails a physical check never ranks above a baseline that passes
+       that check: it is held back until every such baseline is placed (the constraints run
+       from baselines to learned entries only, so they can always be met).
+    """
+    def key(entry: Entry):
+        physical = failed(entry.checks, physical=True)
+        tier = 0 if entry.usable else 1 if not physical else 2
+        value = entry.rmse(split, SKILL_DT_FS)
+        return (tier, len(failed(entry.checks)) if tier == 2 else 0, value is None or not math.isfinite(value),
+                value if value is not None else 0.0, entry.name)
+
+    def must_follow(entry: Entry) -> set[str]:
+        if entry.is_baseline:
+            return set()
+        failing = {r.check for r in failed(entry.checks, physical=True)}
+        return {b.name for b in entries if b.is_baseline and any(r.ok and r.check in failing for r in b.checks)}
+
+    remaining, order = sorted(entries, key=key), []
+    while remaining:
+        placed = {e.name for e in order}
+        entry = next(e for e in remaining if must_follow(e) <= placed)
+        order.append(entry)
+        remaining.remove(entry)
+    return order
 
 
 def format_value(column: Column, value: float | None) -> str:
@@ -285,11 +359,13 @@ def _dts(dts: list[int]) -> str:
 
 
 def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT, name=str) -> str:
-    """Plain words: at which of TABLE_DT_FS the entry loses to which baseline, on the same frames.
+    """Plain words: whether the entry is usable at its stride (every failed check named with its
+    numbers), then at which of TABLE_DT_FS it loses to which baseline, on the same frames.
 
     ``name`` formats an entry's name for where the text goes (Markdown passes its escaping)."""
+    usable = f"**{verdict_line(entry.checks, entry.rollout_stride_fs)}.** "
     if entry.split(split) is None:
-        return "stride accuracy failed; see its scores.json."
+        return usable + "Stride accuracy failed; see its scores.json."
     baselines = baseline_rmse(entry, group, split)
     losses, wins, lost_everywhere = [], [], True
     for other, by_dt in baselines.items():
@@ -302,6 +378,8 @@ def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT, name=
             losses.append(f"to {name(other)} at {_dts(lost)} ({numbers} Å)")
         if won:
             wins.append(f"{name(other)} at {_dts(won)}")
+    if entry.is_baseline:
+        return usable + entry.rollout_sentence
     if losses and lost_everywhere:
         worst = min(baselines, key=lambda n: _baseline_order(n))
         text = (f"**loses to every baseline at {_dts(list(TABLE_DT_FS))}**, {name(worst)} included "
@@ -310,7 +388,7 @@ def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT, name=
         text = "**loses** " + "; ".join(losses) + ". It beats " + ("; ".join(wins) if wins else "none of them") + "."
     else:
         text = f"beats every baseline at {_dts(list(TABLE_DT_FS))}."
-    return text + " " + entry.rollout_sentence
+    return usable + text + " " + entry.rollout_sentence
 
 SECONDARY_COLUMNS = [c for c in COLUMNS if c.key.startswith("rmse_") or c.key == "skill_cv"]
 # The tables of each section: the headline split with every column, then the others with accuracy only.
@@ -330,6 +408,10 @@ def table_cells(entry: Entry, split: str, columns: list[Column]) -> list[tuple[s
         value, ci = values[column.key]
         if column.key in ("survival", "survival_thermo"):
             text = entry.rollout_label_of("nve" if column.key == "survival" else "thermostatted")
+        elif column.key == "usable":
+            text = entry.usability_label
+        elif column.key == "force_calls":
+            text = entry.force_calls_text(split)
         else:
             text = " ".join(filter(None, [format_value(column, value), format_ci(column, value, ci)]))
         cells.append((column.key, text, value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from ..score.usability import explanation_markdown
 from ..untrusted import SAFE_NAME, md_escape
 from .entries import (
     COLUMNS,
@@ -36,27 +37,44 @@ How to read it:
 - The **headline** table is split `test`: held-out time windows at the training temperatures.
   A second table gives split `test_temperature`, for temperatures never seen in training.
   Stride errors are against the dataset's NVE-branch targets (the Hamiltonian flow from the
-  exact anchor state; dataset 2.0), with the half-width of their 95 % bootstrap CI over anchors.
+  exact anchor state, integrated at 0.1 fs since dataset 2.1; their own error is in
+  DATASET_CARD.md), with the half-width of their 95 % bootstrap CI over anchors.
   Scores against the NPT-continuation targets (the paper's protocol, with its barostat floor)
   are in each entry's `scores.json` and printed report.
-- Rows are ordered by RMSE at Δt = {skill_dt} fs. Rows with **kind `baseline`** are the suite's
-  own baselines: zero displacement, constant velocity r + vΔt, and velocity-Verlet with the true
-  EAM forces and k = 1 or 4 steps per stride. A learned model is worth something only where it beats
-  them, and the verdicts under each table say plainly where it does not.
+- **Rows are ranked by the usability verdict**, not by stride error alone: first the entries
+  usable at their rollout stride (they pass every check below), then those whose dynamics pass
+  but which lose to one Verlet step per stride, then those that fail a physical check (fewest
+  failed checks first); within a tier by RMSE at Δt = {skill_dt} fs. A learned entry that fails a
+  physical check never ranks above a baseline that passes that check. The verdicts under each
+  table name every check an entry fails, with its numbers.
+- Rows with **kind `baseline`** are the suite's own baselines: zero displacement, constant
+  velocity r + vΔt, and velocity-Verlet with the true EAM forces and k = 1 or 4 steps per stride
+  (k = 2 and 8 are scored on the same frames inside every entry's run). A learned model is worth
+  something only where it beats them.
+- **Verlet force calls matched** says how many true-force calls per stride velocity-Verlet needs
+  to be as accurate as the entry: what a learned step would save on a potential dearer than EAM,
+  where the wall-time speed-up measured here does not carry over.
 - The accuracy-vs-cost figure puts each entry's RMSE at 10 fs and its thermostatted RDF error
-  against its speed-up over LAMMPS on the same machine. The grey line joins velocity-Verlet with
-  the true EAM forces at 4 and 1 steps per stride: a learned model is worth running only below
-  and to the right of it.
+  against its speed-up over LAMMPS on the same machine, each learned entry labelled with the
+  force calls it matches. The grey line joins velocity-Verlet with the true EAM forces at 8, 4, 2
+  and 1 steps per stride: a learned model is worth running only below and to the right of it.
 - A column whose value is the same for every entry of a table is stated once below it.
 - "—" means the number does not exist (for example, a rollout that failed before it could be
   measured).
 - {scorer_note}
+
+## What "usable at stride Δt" means
+
+Every check is made at the entry's rollout stride from the numbers in its `scores.json`
+(`gnnbench/score/usability.py`); a check whose numbers do not exist does not pass.
+
+{checks}
 """
 
 
 def render_markdown(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict], excluded: dict[str, list[str]]) -> str:
     """``figures[group]`` holds the file names of its "error_vs_dt" and "accuracy_vs_cost" SVGs."""
-    parts = [HEADER.format(skill_dt=SKILL_DT_FS, scorer_note=SCORER_NOTE)]
+    parts = [HEADER.format(skill_dt=SKILL_DT_FS, scorer_note=SCORER_NOTE, checks=explanation_markdown())]
     for key, entries in groups.items():
         parts.append(f"## {group_title(key)}\n")
         parts.append(f"![Accuracy against cost: RMSE at 10 fs and thermostatted RDF error against the speed-up over LAMMPS]"
@@ -73,10 +91,10 @@ def render_markdown(groups: dict[tuple, list[Entry]], figures: dict[tuple, dict]
             parts.append(tabulate(rows, headers=["#", *shown.values()], tablefmt="github", disable_numparse=True) + "\n")
             if constant:
                 parts.append("The same for every entry of this table: " + "; ".join(f"{h} {t}" for h, t in constant.items()) + ".\n")
-            learned = [e for e in ranked(entries, split) if not e.is_baseline]
-            if learned:
-                parts.append(f"Learned models against the baselines computed on the same frames (split `{split}`):\n")
-                parts.append("\n".join(f"- **{md_escape(e.name)}** {verdict(e, entries, split, name=md_escape)}" for e in learned) + "\n")
+            parts.append(f"Verdicts, in rank order: usability at the entry's stride, then the baselines computed on the same "
+                         f"frames (split `{split}`):\n")
+            parts.append("\n".join(f"- **{md_escape(e.name)}** {verdict(e, entries, split, name=md_escape)}"
+                                    for e in ranked(entries, split)) + "\n")
             headers, rows = seed_spread(entries, split)
             if rows:
                 parts.append(f"Spread over training seeds (the same recipe trained with different seeds; split `{split}`):\n")

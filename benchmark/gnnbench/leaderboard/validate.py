@@ -3,7 +3,7 @@
 A submission folder holds ``metadata.yaml``, ``scores.json``, ``plots/`` and the model: either
 ``submission.pt`` (at most 5 MiB, committed) or, for a larger file, its ``submission_url`` in the
 metadata, with ``submission_sha256`` pinning the bytes. The scorer's built-in Verlet baselines
-(``Baseline.entry_name``: ``verlet-eam-k1``, ``verlet-eam-k4``, ``verlet-eam-1fs``) have no model file.
+(``Baseline.entry_name``: ``verlet-eam-k1``, ``-k2``, ``-k4``, ``-k8``, ``verlet-eam-exact``) have no model file.
 
 Checks, in order; each failure is one line naming the file and the problem:
 
@@ -19,8 +19,9 @@ Checks, in order; each failure is one line naming the file and the problem:
    or the folder is a built-in baseline.
 3. ``scores.json`` follows the scores schema; it was written by this scorer version
    (``SCORER_VERSION``) on this dataset revision (``DATASET_REPO`` ``DATASET_VERSION``) with
-   the full protocol (no skipped rollouts or cost); and it belongs to this submission (same
-   name, sha256 and metadata; ``submission_url`` may be added after scoring, nothing else).
+   the full protocol (no skipped rollouts or cost); it belongs to this submission (same
+   name, sha256 and metadata; ``submission_url`` may be added after scoring, nothing else); and
+   its usability verdict is what its own numbers give (:mod:`gnnbench.score.usability`).
 4. With ``data_root``: it was scored on the same build of the dataset (``data_digest``: the shards and recipes).
 5. The scorer's plots are present.
 6. With ``rescore=True``: the scorer is run again on ``data_root`` (the model in the sandbox,
@@ -64,6 +65,7 @@ from ..predict.submission import SubmissionError, check_torchscript_archive, loa
 from ..score import SCORER_VERSION
 from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.report import validate_scores
+from ..score.usability import usability
 from ..untrusted import SCORES_MAX_BYTES, UntrustedInputError, folder_name_problem, load_json, read_capped, schema_message, short
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
@@ -331,6 +333,9 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
                          if key not in ADDED_AFTER_SCORING and scored["metadata"].get(key) != metadata.get(key))
         if changed:
             report.problems.append(f"{folder / 'metadata.yaml'}: changed after scoring ({', '.join(changed)}); rescore it")
+    judged = [check.as_dict() for check in usability(scores)]
+    if scores.get("usability") != judged:
+        report.problems.append(f"{path}: its usability verdict is not what its own numbers give (gnnbench/score/usability.py); rescore it")
     for error in scores["errors"][:10]:
         report.notes.append(f"{path}: the scorer recorded: {short(error)}")
     if len(scores["errors"]) > 10:

@@ -1,4 +1,7 @@
 """Stage 5: scoring — stride accuracy, rollouts, cost, reports (``gnnbench score``)."""
 
-SCORER_VERSION = "2.1.0"  # 2.1: submissions run sandboxed, cost timed on the scoring calls; RDF and CNA through OVITO
-SCORES_SCHEMA_VERSION = "2.0"
+# 2.1: submissions run sandboxed, cost timed on the scoring calls; RDF and CNA through OVITO.
+# 3.0: dataset 2.1 (targets at 0.1 fs); Verlet k = 2, 8; force calls matched; time to failure, VDOS,
+# NVE temperature; the usability verdict (score/usability.py)
+SCORER_VERSION = "3.0.0"
+SCORES_SCHEMA_VERSION = "3.0"

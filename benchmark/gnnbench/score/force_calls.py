@@ -17,6 +17,7 @@ per stride, one more accurate than eight steps "> 8".
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TypedDict
 
@@ -47,7 +48,7 @@ def force_calls_to_match(rmse_A: float, curve: list[tuple[int, float]]) -> Force
     if rmse_A >= curve[0][1]:
         return ({"value": float(ks[0]), "bound": None, "text": f"{ks[0]:g}"} if rmse_A == curve[0][1]
                 else {"value": None, "bound": "below", "text": f"< {ks[0]:g}"})
-    for (k_lo, e_lo), (k_hi, e_hi) in zip(curve, curve[1:]):
+    for (k_lo, e_lo), (k_hi, e_hi) in itertools.pairwise(curve):
         if rmse_A >= e_hi:  # between k_lo (worse than the entry) and k_hi (at least as good)
             if e_hi <= 0 or e_lo <= e_hi:
                 value = float(k_hi)

@@ -271,6 +271,19 @@ def print_report(scores: dict) -> None:
         print(sandbox_line(scores["sandbox"]))
     if scores["errors"]:
         print("\nERRORS:\n" + "\n".join(f"- {e}" for e in scores["errors"]))
+    if "usability" in scores:
+        print("\n" + usability_lines(scores))
+
+
+def usability_lines(scores: dict) -> str:
+    """The verdict (gnnbench/score/usability.py): one line per check, then usable or not."""
+    stride = scores["submission"]["metadata"]["rollout_stride_fs"]
+    lines = [f"usability at {stride} fs (bounds and reasons: gnnbench/score/usability.py, leaderboard/README.md):"]
+    lines += [f"  {'PASS' if c['passed'] else 'not measured' if c['passed'] is None else 'FAIL'}  {c['check']}: {c['detail']}"
+              for c in scores["usability"]]
+    usable = all(c["passed"] for c in scores["usability"])
+    lines.append(f"=> {'USABLE' if usable else 'NOT USABLE'} at {stride} fs")
+    return "\n".join(lines)
 
 
 # --- plots -----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from .report import plot_all, print_report, write_scores
 from .rollout import RolloutMode, run_mode
 from .rollout_files import render_pictures
 from .stride import score_strides
+from .usability import usability
 from .verlet import VerletEam, VerletEamSubmission
 
 PROTOCOL_PATH = Path(__file__).with_name("protocol.yaml")
@@ -196,6 +197,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "wall_seconds": time.perf_counter() - started,
         "scored_on": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
     }
+    scores["usability"] = [check.as_dict() for check in usability(scores)]
     scores = write_scores(scores, out_dir / "scores.json")
     plot_all(scores, out_dir / "plots")
     # the final frames of the hottest held-out-temperature trajectory, the one most likely to lose its crystal
