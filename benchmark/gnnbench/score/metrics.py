@@ -13,6 +13,7 @@ by the statistics below, which work on a trailing anchor axis so the bootstrap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +54,32 @@ METRICS: tuple[Metric, ...] = (
                                "descriptor cutoff (OVITO CommonNeighborAnalysisModifier, the same code for model and MD; "
                                "the classification of LAMMPS compute cna/atom that made the stored CNA descriptor)"),
     Metric("survival_fraction", "", "fraction of rollouts that reach the horizon without failing"),
-    Metric("time_to_failure_fs", "fs", "first time at which positions are not finite, two atoms are closer than 1.5 Å, "
-                                       "or T exceeds 2 × set-point + 100 K"),
+    Metric("time_to_failure_fs", "fs", "per rollout, the first stride time at which positions are not finite, two atoms are "
+                                       "closer than 1.5 Å, or T exceeds 2 × set-point + 100 K (null if it never fails); "
+                                       "averaged over rollouts, a rollout that survives the whole horizon counts at the horizon "
+                                       "(so a mean equal to the horizon means no failure, or failures at the last stride only)"),
+    Metric("survival_curve", "", "fraction of rollouts alive at each stride time t (fs): those that have not failed at or "
+                                 "before t (1 at t = 0; its value at the horizon is the survival fraction)"),
+    Metric("temperature_mean_error_K", "K", "mean T of the rollout (every stride) − mean T of the MD reference over the same "
+                                            "times, signed; in NVE mode the reference is the NVE window from the same start "
+                                            "state, so a dissipative model shows as a negative error"),
+    Metric("vdos_error", "", "∫|g_MD(ν) − g_model(ν)| dν over [0, ν_Nyquist], in [0, 2]: g the vibrational density of "
+                             "states, the mass-weighted power spectrum of the velocities (Fourier transform of the velocity "
+                             "autocorrelation) averaged over atoms and components, Welch's estimate (Hann window, 1 ps "
+                             "segments, 50 % overlap), unit area, ν in THz. Both modes against the NVE reference window of "
+                             "the same trajectory (2 ps every 10 fs; the NPT window every 100 fs cannot resolve phonons up "
+                             "to ~10 THz), model and MD at one common interval (the larger of stride and window interval "
+                             "when one divides the other, else not computed) and through the same velocity estimator: the "
+                             "model's velocities against the window's, or for a positions-only model the backward "
+                             "difference Δr/Δt of positions for both. The model's spectrum covers its rollout up to the "
+                             "window's length, or up to its failure (null if that holds less than one segment, or if its "
+                             "atoms never move)"),
+    Metric("vdos_noise_floor", "", "vdos_error between the first and the second half of the MD reference window "
+                                   "(MD against MD, one Welch segment each): below it a model's spectrum is as close to MD "
+                                   "as MD is to itself"),
+    Metric("energy_drift_vs_verlet_k1", "", "the submission's mean over NVE rollouts of |total-energy drift| / Verlet k = 1's "
+                                            "at the same stride on the same trajectories (paired; CI by resampling "
+                                            "trajectories): < 1 conserves energy better than one force call per stride"),
 )
 DEFINITIONS = {m.key: f"{m.definition} ({m.unit})" if m.unit else m.definition for m in METRICS}
 
@@ -122,6 +147,13 @@ def plateau(curve: np.ndarray) -> float:
     return float(curve[len(curve) // 2:].mean())
 
 
+def ratio_of_means(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """mean(values) / mean(reference) over the last axis (paired samples; NaN where the reference's mean is 0)."""
+    denominator = np.mean(reference, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator != 0, np.mean(values, axis=-1) / np.where(denominator != 0, denominator, 1.0), np.nan)
+
+
 def drift_per_ps(times_fs: np.ndarray, values: np.ndarray) -> float:
     """Least-squares slope of ``values`` against time, per ps (NaN with fewer than 2 points)."""
     if len(times_fs) < 2:
@@ -150,3 +182,26 @@ def failure_temperature_K(setpoint_K: float) -> float:
     every temperature stay far below it (tested). At 5 K the bound is 110 K, at 800 K 1700 K.
     """
     return 2.0 * setpoint_K + 100.0
+
+
+# --- survival of rollouts --------------------------------------------------------------------
+
+def time_to_failure_at_horizon_fs(time_to_failure_fs: Sequence[float | None], *, horizon_fs: float) -> np.ndarray:
+    """Per rollout, its time to failure in fs, where a rollout that never failed (None) counts at
+    ``horizon_fs``: t_i = min(t_fail,i, horizon). Their mean is horizon for a set that all survive,
+    the stride for a model that fails at its first stride."""
+    if not horizon_fs >= 0:
+        raise ValueError(f"time_to_failure_at_horizon_fs: horizon {horizon_fs} fs")
+    times = np.array([horizon_fs if t is None else t for t in time_to_failure_fs], np.float64)
+    if (times < 0).any() or (times > horizon_fs).any():
+        raise ValueError(f"time_to_failure_at_horizon_fs: times to failure outside [0, {horizon_fs}] fs")
+    return times
+
+
+def survival_curve(time_to_failure_fs: Sequence[float | None], *, times_fs: np.ndarray) -> np.ndarray:
+    """S(t) = fraction of rollouts alive at each of ``times_fs``: those that never failed (None) or
+    fail after t. A rollout that fails at the stride ending at t_fail is dead from t_fail on."""
+    failures = np.array([np.inf if t is None else t for t in time_to_failure_fs], np.float64)
+    if len(failures) == 0:
+        raise ValueError("survival_curve: no rollouts")
+    return (failures[None, :] > np.asarray(times_fs, np.float64)[:, None]).mean(axis=1)

@@ -6,14 +6,20 @@ exact MD state). All rollouts of a model advance together at the submission's
 at the same stride and reported beside the submission. Two modes (SUBMISSION.md, "Rollouts"):
 
 * ``nve``: no ensemble control. Horizon = the NVE reference window (2 ps); reference = that
-  window (the same start state integrated by LAMMPS at 1 fs under NVE). Scored: survival,
-  total-energy drift (EAM potential energy from LAMMPS + kinetic energy from the velocities),
-  temperature drift and mean, RDF and MSD.
+  window (the same start state integrated by LAMMPS at 1 fs under NVE). Scored: survival and
+  time to failure, total-energy drift (EAM potential energy from LAMMPS + kinetic energy from the
+  velocities; for the submission also as a ratio to Verlet k = 1's), temperature drift and mean,
+  RDF, MSD and the vibrational density of states (VDOS).
 * ``thermostatted``: after every stride the scorer rescales the velocities with a Bussi
   stochastic velocity-rescaling thermostat at the trajectory's set-point (τ = protocol
   ``thermostat_tau_fs``); the cell stays the anchor's. Horizon = the NPT test window; reference =
-  the NPT MD at that temperature (the test anchors every 100 fs). Scored: survival, RDF, MSD,
-  temperature mean and spread, FCC fraction.
+  the NPT MD at that temperature (the test anchors every 100 fs). Scored: survival and time to
+  failure, RDF, MSD, temperature mean and spread, FCC fraction, and the VDOS, against the NVE
+  window (the NPT window's 100 fs frames cannot resolve phonons).
+
+The VDOS (:mod:`gnnbench.score.vibrations`) needs every stride's velocities: they are kept,
+with the positions, up to the NVE window's length (the span the spectrum covers; the whole
+rollout on mini). Model and MD spectra use one interval and one velocity estimator.
 
 RDF and FCC fraction of the model's frames and of the reference's come from the same code,
 OVITO's modifiers (:mod:`gnnbench.score.structure`); LAMMPS evaluates the potential energy.
@@ -58,12 +64,26 @@ from .metrics import (
     mean,
     mean_squared_displacement,
     plateau,
+    ratio_of_means,
     rdf_error_A,
+    survival_curve,
+    time_to_failure_at_horizon_fs,
 )
 from .rollout_files import write_rollout_pair
 from .structure import fcc_fraction, mean_rdf
 from .thermostat import BussiThermostat
 from .verlet import VerletEam
+from .vibrations import (
+    SEGMENT_FS,
+    VdosReference,
+    VelocityEstimator,
+    common_interval_fs,
+    reference_vdos,
+    segment_samples,
+    spectrum_velocities,
+    vdos,
+    vdos_error,
+)
 
 FINITE_DIFFERENCE_NOTE = ("velocities: finite difference Δr/Δt (the submission predicts none); this is the mean velocity over "
                           "the stride, so T, the thermostat's input and the total energy are biased low at large Δt "
@@ -96,6 +116,10 @@ class Rollout:
     observed_velocities: list = field(default_factory=list)  # Å/ps, after the thermostat's rescaling
     total_energy: list = field(default_factory=list)      # eV (NVE mode)
     fcc_fraction: list = field(default_factory=list)      # (thermostatted mode)
+    frames_until_fs: float = math.inf                     # every stride's frame kept up to this time (the VDOS span)
+    stride_positions: list = field(default_factory=list)  # Å, every stride up to frames_until_fs
+    stride_velocities: list = field(default_factory=list)  # Å/ps, every stride up to frames_until_fs, after the thermostat
+    finite_difference: bool = False                       # the velocities are Δr/Δt: the model returned none
 
 
 @dataclass
@@ -176,6 +200,40 @@ def npt_reference(frames: SplitFrames, rows: np.ndarray, horizon_fs: int, protoc
                           None, fcc, protocol)
 
 
+@dataclass(frozen=True)
+class VdosPlan:
+    """How a mode's spectra are sampled: the model every ``model_every`` strides, the MD window
+    every ``window_every`` frames, both ``interval_fs`` apart (:func:`vibrations.common_interval_fs`)."""
+
+    interval_fs: float
+    model_every: int
+    window_every: int
+    mass_amu: float
+
+
+def vdos_plan(stride_fs: int, window_interval_fs: float, mass_amu: float) -> tuple[VdosPlan | None, str]:
+    """The mode's VDOS plan, or None where model and MD have no common interval; and a note saying which."""
+    interval = common_interval_fs(stride_fs, window_interval_fs)
+    if interval is None or round(SEGMENT_FS / interval) < 4:
+        return None, (f"VDOS: not computed (the stride, {stride_fs} fs, and the NVE window's interval, {window_interval_fs:g} fs: "
+                      + ("neither divides the other)" if interval is None else f"a {SEGMENT_FS:g} fs segment holds under 4 samples)"))
+    plan = VdosPlan(interval, round(interval / stride_fs), round(interval / window_interval_fs), mass_amu)
+    return plan, (f"VDOS: against the NVE window of the same trajectory, model and MD every {interval:g} fs; Welch, Hann window, "
+                  f"{SEGMENT_FS:g} fs segments, 50 % overlap; a positions-only model's velocities and its MD's are both "
+                  "Δr/Δt at that interval, a model's own velocities are compared with the window's")
+
+
+def vdos_reference(window: NveWindow, start_velocities: np.ndarray, plan: VdosPlan,
+                   estimator: VelocityEstimator) -> VdosReference | None:
+    """The MD VDOS of one trajectory and its noise floor, from its whole NVE window through ``estimator``."""
+    interval = float(window.time_fs[1] - window.time_fs[0])
+    velocities = (window_velocities(window.positions, interval, start_velocities) if estimator is VelocityEstimator.PREDICTED
+                  else None)
+    samples = spectrum_velocities(window.positions, velocities, every=plan.window_every, interval_fs=plan.interval_fs,
+                                  estimator=estimator)
+    return reference_vdos(samples, interval_fs=plan.interval_fs, masses_amu=plan.mass_amu)
+
+
 # --- the models that can be rolled out -----------------------------------------------------
 
 class SubmissionStepper:
@@ -226,13 +284,14 @@ class VerletStepper:
 
 # --- running ---------------------------------------------------------------------------------
 
-def _start(frames: SplitFrames, row: int, mode: RolloutMode, protocol: dict, config: BuildConfig, index: int) -> Rollout:
+def _start(frames: SplitFrames, row: int, mode: RolloutMode, protocol: dict, config: BuildConfig, index: int,
+           frames_until_fs: float) -> Rollout:
     setpoint = float(frames.thermostat_temperature_K[row])
     thermostat = (BussiThermostat(setpoint, protocol["thermostat_tau_fs"], config.mass_amu, seed=protocol["thermostat_seed"] + index)
                   if mode is RolloutMode.THERMOSTATTED else None)
     return Rollout(trajectory=str(frames.trajectory_id[row]), setpoint_K=setpoint, species=frames.species[row],
                    positions=frames.positions[row].copy(), velocities=frames.velocities[row].copy(), cell=frames.cell[row].copy(),
-                   descriptors=frames.descriptors[row].copy(), thermostat=thermostat)
+                   descriptors=frames.descriptors[row].copy(), thermostat=thermostat, frames_until_fs=frames_until_fs)
 
 
 def _observe(r: Rollout, time_fs: float, mode: RolloutMode, evaluator: EamEvaluator, config: BuildConfig) -> None:
@@ -244,6 +303,13 @@ def _observe(r: Rollout, time_fs: float, mode: RolloutMode, evaluator: EamEvalua
         r.total_energy.append(potential + kinetic_energy(r.velocities, config.mass_amu))
     else:
         r.fcc_fraction.append(fcc_fraction(r.positions, r.cell, cutoff_A=config.descriptor_cutoff_A))
+
+
+def _keep_frame(r: Rollout, time_fs: float) -> None:
+    """Keep the rollout's current positions and velocities, if ``time_fs`` is within its VDOS span."""
+    if time_fs <= r.frames_until_fs:
+        r.stride_positions.append(np.array(r.positions, copy=True))
+        r.stride_velocities.append(np.array(r.velocities, copy=True))
 
 
 def _failure(positions: np.ndarray, velocities: np.ndarray, r: Rollout, protocol: dict, mass_amu: float) -> str | None:
@@ -264,6 +330,7 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
     for r in starts:
         r.times.append(0.0)
         r.temperatures.append(kinetic_temperature(r.velocities, mass))
+        _keep_frame(r, 0.0)
         _observe(r, 0.0, mode, evaluator, config)
     steps = horizon_fs // stride_fs
     for step in tqdm(range(1, steps + 1), desc=f"{mode.value} rollouts of {stepper.name} (Δt {stride_fs} fs)", unit="step",
@@ -277,6 +344,7 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
         for r, (positions, velocities) in zip(live, stepper.step(live, stride_fs, context), strict=True):
             if velocities is None:
                 velocities = (positions - r.positions) / (stride_fs * PS_PER_FS)
+                r.finite_difference = True
             reason = _failure(positions, velocities, r, protocol, mass)
             if reason:
                 r.alive, r.failure = False, {"time_fs": float(time_fs), "reason": reason}
@@ -286,6 +354,7 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
             r.positions, r.velocities = positions, velocities
             r.times.append(float(time_fs))
             r.temperatures.append(kinetic_temperature(velocities, mass))
+            _keep_frame(r, float(time_fs))
             if stepper.uses_descriptors:
                 r.descriptors = evaluator.evaluate(r.positions, r.cell, descriptors=True)["descriptors"]
             if step % observe_every == 0:
@@ -295,8 +364,10 @@ def roll_out(stepper, starts: list[Rollout], mode: RolloutMode, stride_fs: int, 
 
 # --- comparison --------------------------------------------------------------------------------
 
-def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_atoms: int) -> dict:
-    """One rollout against its reference: the per-trajectory entry of scores.json."""
+def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_atoms: int, vdos_plan: VdosPlan | None = None,
+            vdos_references: dict[VelocityEstimator, VdosReference | None] | None = None) -> dict:
+    """One rollout against its reference: the per-trajectory entry of scores.json. The MD mean T
+    is over the reference frames up to the rollout's last time (all of them unless it failed)."""
     observed = np.asarray(r.observed_positions)
     produced = len(observed) > 1  # an observation beyond its initial (MD) frame
     stepped = len(r.times) > 1    # at least one stride beyond it (else T statistics would be the MD start's alone)
@@ -314,8 +385,11 @@ def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_ato
         "rdf_noise_floor_A": ref.rdf_noise_floor_A,
         "msd_plateau_A2": {"md": md_plateau, "model": model_plateau},
         "msd_plateau_relative_error": (model_plateau - md_plateau) / md_plateau if produced and md_plateau > 0 else None,
-        "temperature_mean_K": {"md": float(np.mean(ref.temperature_K)), "model": float(np.mean(r.temperatures)) if stepped else None},
+        "temperature_mean_K": {"md": float(np.mean(ref.temperature_K[ref.times_fs <= r.times[-1]])),
+                               "model": float(np.mean(r.temperatures)) if stepped else None},
     }
+    vdos_entry, vdos_curves = compare_vdos(r, vdos_plan, vdos_references)
+    entry.update(vdos_entry)
     at_observations = np.isin(r.times, r.observed_times)  # stored curves are sampled at the observations only
     curves = {"rdf_model": g_model.tolist(), "observed_time_fs": r.observed_times, "msd_model_A2": msd_model.tolist(),
               "temperature_K": np.asarray(r.temperatures)[at_observations].tolist()}
@@ -329,42 +403,78 @@ def compare(r: Rollout, ref: Reference, mode: RolloutMode, protocol: dict, n_ato
     else:
         entry["temperature_spread_K"] = {"md": float(np.std(ref.temperature_K)), "model": float(np.std(r.temperatures)) if stepped else None}
         entry["fcc_fraction"] = {"md": float(np.mean(ref.fcc_fraction)), "model": float(np.mean(r.fcc_fraction[1:])) if produced else None}
-    entry["curves"] = curves
+    entry["curves"] = {**curves, **vdos_curves}
     return entry
+
+
+def compare_vdos(r: Rollout, plan: VdosPlan | None,
+                 references: dict[VelocityEstimator, VdosReference | None] | None) -> tuple[dict, dict]:
+    """The rollout's VDOS against its MD's, through the same velocity estimator: ``vdos_error``
+    and ``vdos_noise_floor`` for its entry, and the curves (ν in THz, g_MD, g_model; 1/THz).
+
+    The model's spectrum covers its kept frames (up to the window's length, or up to its
+    failure); the error is None where they hold less than one segment or never move."""
+    none = {"vdos_error": None, "vdos_noise_floor": None}
+    if plan is None or references is None:
+        return none, {}
+    estimator = VelocityEstimator.FINITE_DIFFERENCE if r.finite_difference else VelocityEstimator.PREDICTED
+    ref = references[estimator]
+    if ref is None:
+        return none, {}
+    samples = spectrum_velocities(np.asarray(r.stride_positions), np.asarray(r.stride_velocities), every=plan.model_every,
+                                  interval_fs=plan.interval_fs, estimator=estimator)
+    if len(samples) < segment_samples(interval_fs=plan.interval_fs) or not samples.any():
+        return {**none, "vdos_noise_floor": ref.noise_floor}, {}
+    frequency, g = vdos(samples, interval_fs=plan.interval_fs, masses_amu=plan.mass_amu)
+    return ({"vdos_error": vdos_error(ref.g, g, frequency), "vdos_noise_floor": ref.noise_floor},
+            {"vdos_frequency_THz": frequency.tolist(), "vdos_md": ref.g.tolist(), "vdos_model": g.tolist()})
 
 
 @dataclass(frozen=True)
 class Aggregate:
     """A rollout metric averaged over trajectories: ``key`` in scores.json, a table ``label``
-    with its unit, and the per-trajectory value it averages (None where undefined)."""
+    with its unit, and the per-trajectory value it averages (None where undefined; with
+    ``survivors_at_horizon``, None means the rollout survived and counts at the horizon)."""
 
     key: str
     label: str
     value_of: Callable[[dict], float | None]
     signed: bool = False  # printed with an absolute ± (it can be zero or negative)
+    survivors_at_horizon: bool = False
 
+
+TIME_TO_FAILURE = Aggregate("time_to_failure_fs", "time to failure (fs)", lambda t: t["time_to_failure_fs"], survivors_at_horizon=True)
+TEMPERATURE_MEAN_ERROR = Aggregate("temperature_mean_error_K", "T mean − MD (K)", lambda t: _difference(t["temperature_mean_K"]),
+                                   signed=True)
+VDOS = (Aggregate("vdos_error", "VDOS error", lambda t: t["vdos_error"]),
+        Aggregate("vdos_noise_floor", "VDOS MD floor", lambda t: t["vdos_noise_floor"]))
 
 AGGREGATES = {
     RolloutMode.NVE: (
         Aggregate("survival_fraction", "survival", lambda t: float(t["survived"]), signed=True),
+        TIME_TO_FAILURE,
         Aggregate("abs_total_energy_drift_meV_per_atom_per_ps", "abs. E drift (meV/atom/ps)",
                   lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["model"])),
         Aggregate("md_abs_total_energy_drift_meV_per_atom_per_ps", "MD abs. E drift",
                   lambda t: _abs(t["total_energy_drift_meV_per_atom_per_ps"]["md"])),
         Aggregate("abs_temperature_drift_K_per_ps", "abs. T drift (K/ps)", lambda t: _abs(t["temperature_drift_K_per_ps"]["model"])),
         Aggregate("md_abs_temperature_drift_K_per_ps", "MD abs. T drift", lambda t: _abs(t["temperature_drift_K_per_ps"]["md"])),
+        TEMPERATURE_MEAN_ERROR,
         Aggregate("rdf_error_A", "RDF error (Å)", lambda t: t["rdf_error_A"]),
         Aggregate("rdf_noise_floor_A", "MD noise floor (Å)", lambda t: t["rdf_noise_floor_A"]),
         Aggregate("msd_plateau_relative_error", "MSD plateau rel. err.", lambda t: t["msd_plateau_relative_error"], signed=True),
+        *VDOS,
     ),
     RolloutMode.THERMOSTATTED: (
         Aggregate("survival_fraction", "survival", lambda t: float(t["survived"]), signed=True),
+        TIME_TO_FAILURE,
         Aggregate("rdf_error_A", "RDF error (Å)", lambda t: t["rdf_error_A"]),
         Aggregate("rdf_noise_floor_A", "MD noise floor (Å)", lambda t: t["rdf_noise_floor_A"]),
         Aggregate("msd_plateau_relative_error", "MSD plateau rel. err.", lambda t: t["msd_plateau_relative_error"], signed=True),
-        Aggregate("temperature_mean_error_K", "T mean − MD (K)", lambda t: _difference(t["temperature_mean_K"]), signed=True),
+        TEMPERATURE_MEAN_ERROR,
         Aggregate("temperature_spread_error_K", "T spread − MD (K)", lambda t: _difference(t["temperature_spread_K"]), signed=True),
         Aggregate("fcc_fraction_error", "FCC fraction − MD", lambda t: _difference(t["fcc_fraction"]), signed=True),
+        *VDOS,
     ),
 }
 
@@ -388,16 +498,48 @@ def _abs(value):
     return None if value is None else abs(value)
 
 
-def summarize(per_trajectory: dict[str, dict], mode: RolloutMode) -> dict:
-    """Mean over trajectories of every aggregate (over those where it is defined), with its CI."""
+def aggregate_values(aggregate: Aggregate, per_trajectory: dict[str, dict], *, horizon_fs: float) -> np.ndarray:
+    """The per-trajectory values an aggregate averages: the finite ones, or with
+    ``survivors_at_horizon`` every rollout's, a survivor's at the horizon."""
+    values = [aggregate.value_of(t) for t in per_trajectory.values()]
+    if aggregate.survivors_at_horizon:
+        return time_to_failure_at_horizon_fs(values, horizon_fs=horizon_fs)
+    return np.array([v for v in values if v is not None and math.isfinite(v)])
+
+
+def summarize(per_trajectory: dict[str, dict], mode: RolloutMode, *, horizon_fs: int, stride_fs: int) -> dict:
+    """Mean over trajectories of every aggregate (over those where it is defined), with its CI,
+    and the survival curve: the fraction of rollouts alive at every stride time."""
     summary = {}
     for aggregate in AGGREGATES[mode]:
         key = aggregate.key
-        values = [aggregate.value_of(t) for t in per_trajectory.values()]
-        values = np.array([v for v in values if v is not None and math.isfinite(v)])
+        values = aggregate_values(aggregate, per_trajectory, horizon_fs=horizon_fs)
         summary.update(with_ci(key, mean, values) if len(values) else {key: None, f"{key}_ci95": [None, None]})
         summary[f"{key}_n"] = len(values)
+    times = np.arange(0, horizon_fs + 1, stride_fs, dtype=np.float64)
+    alive = survival_curve([t["time_to_failure_fs"] for t in per_trajectory.values()], times_fs=times)
+    summary["survival_curve"] = {"time_fs": times.tolist(), "fraction_alive": alive.tolist()}
     return summary
+
+
+ENERGY_DRIFT = "total_energy_drift_meV_per_atom_per_ps"
+
+
+def energy_drift_vs_verlet_k1(submission: dict, verlet_k1: dict | None) -> dict:
+    """``energy_drift_vs_verlet_k1``: the submission's mean |E drift| over NVE rollouts / Verlet
+    k = 1's at the same stride, on the trajectories where both have one (paired), with its CI
+    (trajectories resampled); None where either is missing."""
+    key = "energy_drift_vs_verlet_k1"
+    missing = {key: None, f"{key}_ci95": [None, None], f"{key}_n": 0}
+    if not verlet_k1 or verlet_k1.get("failed"):
+        return missing
+    theirs = verlet_k1["per_trajectory"]
+    pairs = [(_abs(t[ENERGY_DRIFT]["model"]), _abs(theirs[name][ENERGY_DRIFT]["model"]))
+             for name, t in submission["per_trajectory"].items() if name in theirs]
+    pairs = np.array([p for p in pairs if None not in p and math.isfinite(p[0]) and math.isfinite(p[1])]).reshape(-1, 2)
+    if not len(pairs):
+        return missing
+    return {**with_ci(key, ratio_of_means, pairs[:, 0], pairs[:, 1]), f"{key}_n": len(pairs)}
 
 
 def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitFrames], windows: dict[str, NveWindow],
@@ -408,7 +550,8 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
 
     With ``out_dir``, the submission's rollouts and their MD references are written as extended
     XYZ to ``out_dir/rollouts/<mode>/<trajectory>-{model,md}.extxyz.gz`` and listed, relative to
-    ``out_dir``, under ``rollout_files``.
+    ``out_dir``, under ``rollout_files``. The submission's NVE summary also gets
+    :func:`energy_drift_vs_verlet_k1`, once every model is rolled out.
     """
     stride = int(submission.metadata["rollout_stride_fs"])
     horizon_key = "rollout_horizon_nve_fs" if mode is RolloutMode.NVE else "rollout_horizon_thermostatted_fs"
@@ -416,11 +559,15 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
     observe_every = max(1, math.ceil(protocol["rollout_observe_fs"] / stride))
     starts = [(frames, frames.rows_of(t)) for frames in splits.values() for t in frames.trajectories()]
     n_atoms = starts[0][0].n_atoms
+    start_windows = [windows[str(frames.trajectory_id[rows[0]])] for frames, rows in starts]  # the VDOS reference in both modes
     if mode is RolloutMode.NVE:
-        references = [nve_reference(windows[str(frames.trajectory_id[rows[0]])], frames.velocities[rows[0]], horizon, protocol)
-                      for frames, rows in starts]
+        references = [nve_reference(w, frames.velocities[rows[0]], horizon, protocol)
+                      for w, (frames, rows) in zip(start_windows, starts, strict=True)]
     else:
         references = [npt_reference(frames, rows, horizon, protocol, config.descriptor_cutoff_A) for frames, rows in starts]
+    plan, vdos_note = vdos_plan(stride, float(start_windows[0].time_fs[1] - start_windows[0].time_fs[0]), config.mass_amu)
+    vdos_references = ([{e: vdos_reference(w, frames.velocities[rows[0]], plan, e) for e in VelocityEstimator}
+                        for w, (frames, rows) in zip(start_windows, starts, strict=True)] if plan else [None] * len(starts))
     files = {}
     evaluator = EamEvaluator(config, n_atoms)
     models = {}
@@ -436,7 +583,8 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
                 stepper.close()
                 models[stepper.name] = stored
                 continue
-            rollouts = [_start(frames, rows[0], mode, protocol, config, i) for i, (frames, rows) in enumerate(starts)]
+            rollouts = [_start(frames, rows[0], mode, protocol, config, i, frames_until_fs=float(w.time_fs[-1]))
+                        for i, ((frames, rows), w) in enumerate(zip(starts, start_windows, strict=True))]
             try:
                 roll_out(stepper, rollouts, mode, stride, horizon, observe_every, evaluator, config, protocol)
             except SubmissionOutputError as err:
@@ -444,8 +592,10 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
                 continue
             finally:
                 stepper.close()
-            per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, n_atoms) for r, ref in zip(rollouts, references, strict=True)}
-            models[stepper.name] = {**summarize(per_trajectory, mode), "per_trajectory": per_trajectory}
+            per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, n_atoms, plan, vdos)
+                              for r, ref, vdos in zip(rollouts, references, vdos_references, strict=True)}
+            models[stepper.name] = {**summarize(per_trajectory, mode, horizon_fs=horizon, stride_fs=stride),
+                                    "per_trajectory": per_trajectory}
             if cache is not None and stepper is not first:
                 cache.put(what, models[stepper.name])
             if out_dir is not None and stepper.name == SUBMISSION:
@@ -453,6 +603,9 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
                          for r, ref in zip(rollouts, references, strict=True)}
     finally:
         evaluator.close()
+    if mode is RolloutMode.NVE and not models[SUBMISSION].get("failed"):
+        verlet_k1 = SUBMISSION if own is Baseline.VERLET_K1 else Baseline.VERLET_K1.value
+        models[SUBMISSION].update(energy_drift_vs_verlet_k1(models[SUBMISSION], models.get(verlet_k1)))
     notes = [FINITE_DIFFERENCE_NOTE if not submission.metadata["predicts_velocities"] else "velocities: predicted by the submission",
              "cell: held fixed at the initial state's"]
     if submission.metadata["uses_descriptors"]:
@@ -462,6 +615,7 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
     else:
         notes.append(f"thermostat: Bussi stochastic velocity rescaling at the set-point, τ = {protocol['thermostat_tau_fs']:g} fs, "
                      "applied after every stride; reference: the NPT MD test window at that temperature")
+    notes.append(vdos_note)
     reference = {str(frames.trajectory_id[rows[0]]): reference_curves(ref) for (frames, rows), ref in zip(starts, references, strict=True)}
     result = {"stride_fs": stride, "horizon_fs": horizon, "observe_fs": observe_every * stride, "n_rollouts": len(starts),
               "notes": notes, "reference": reference, "models": models}
