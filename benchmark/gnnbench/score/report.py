@@ -184,6 +184,9 @@ def temperature_table(kind: str, split: str, result: dict) -> str:
             + tabulate(rows, headers=["T (K)"] + [f"{dt} fs" for dt in dts], tablefmt="github", disable_numparse=True))
 
 
+ROLLOUT_SPECS = {"time_to_failure_fs": ".0f"}  # printed format of a rollout aggregate, where not ".3g"
+
+
 def rollout_table(mode: str, result: dict, name: str) -> str:
     """Models as rows, the mode's aggregates (mean over trajectories, ± CI) as columns."""
     if "skipped" in result:
@@ -194,10 +197,21 @@ def rollout_table(mode: str, result: dict, name: str) -> str:
         if model.get("failed"):
             rows.append([model_label(key, name), f"FAILED — {model['error']}"] + [""] * (len(aggregates) - 1))
             continue
-        rows.append([model_label(key, name)] + [fmt_ci(model, a.key, ".3g", absolute=a.signed) for a in aggregates])
+        rows.append([model_label(key, name)] + [fmt_ci(model, a.key, ROLLOUT_SPECS.get(a.key, ".3g"), absolute=a.signed) for a in aggregates])
     title = (f"{MODE_TITLES[mode]}\nΔt = {result['stride_fs']} fs over {result['horizon_fs']} fs, {result['n_rollouts']} trajectories; "
-             f"mean over trajectories, ± = half-width of the 95 % bootstrap CI over trajectories ({'; '.join(result['notes'])})")
-    return title + "\n" + tabulate(rows, headers=["model"] + [a.label for a in aggregates], tablefmt="github", disable_numparse=True)
+             f"mean over trajectories, ± = half-width of the 95 % bootstrap CI over trajectories; time to failure: a survivor "
+             f"counts at the horizon ({'; '.join(result['notes'])})")
+    table = tabulate(rows, headers=["model"] + [a.label for a in aggregates], tablefmt="github", disable_numparse=True)
+    return title + "\n" + table + energy_drift_ratio_line(result, name)
+
+
+def energy_drift_ratio_line(result: dict, name: str) -> str:
+    """The submission's mean |E drift| over Verlet k=1's at the same stride (NVE), as a line under the table."""
+    mine = result["models"].get(SUBMISSION, {})
+    if "energy_drift_vs_verlet_k1" not in mine:
+        return ""
+    return (f"\n{name}: NVE |E drift| / Verlet k=1's at {result['stride_fs']} fs = "
+            f"{fmt_ci(mine, 'energy_drift_vs_verlet_k1', '.3g')} (paired over {mine['energy_drift_vs_verlet_k1_n']} trajectories)")
 
 
 def rollout_details(mode: str, result: dict) -> str:
@@ -212,8 +226,10 @@ def rollout_details(mode: str, result: dict) -> str:
                  if mode == "nve" else [f"{t['temperature_spread_K']['md']:.1f} / {_fmt(t['temperature_spread_K']['model'], '.1f')}",
                                         f"{t['fcc_fraction']['md']:.2f} / {_fmt(t['fcc_fraction']['model'], '.2f')}"])
         rows.append([trajectory, status, f"{t['temperature_mean_K']['md']:.1f} / {_fmt(t['temperature_mean_K']['model'], '.1f')}",
-                     _fmt(t["rdf_error_A"], ".3f"), _fmt(t["rdf_noise_floor_A"], ".3f"), _fmt(t["msd_plateau_relative_error"], "+.2f"), *extra])
-    headers = ["trajectory", "survived", "T mean MD / sub (K)", "RDF error (Å)", "MD noise floor (Å)", "MSD plateau rel. err."]
+                     _fmt(t["rdf_error_A"], ".3f"), _fmt(t["rdf_noise_floor_A"], ".3f"), _fmt(t["msd_plateau_relative_error"], "+.2f"),
+                     f"{_fmt(t.get('vdos_error'), '.3f')} / {_fmt(t.get('vdos_noise_floor'), '.3f')}", *extra])
+    headers = ["trajectory", "survived", "T mean MD / sub (K)", "RDF error (Å)", "MD noise floor (Å)", "MSD plateau rel. err.",
+               "VDOS error / MD floor"]
     headers += ["E drift MD (meV/atom/ps)", "E drift sub"] if mode == "nve" else ["T spread MD / sub (K)", "FCC fraction MD / sub"]
     return f"{mode} rollouts of the submission, per trajectory\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -417,9 +433,61 @@ def plot_rollout_curves(scores: dict, out_dir: Path) -> list[Path]:
     return paths
 
 
+def plot_survival(scores: dict, path: Path) -> Path | None:
+    """Fraction of rollouts alive against time, one panel per mode, the submission beside the Verlet baselines."""
+    modes = [(mode, result, {k: m for k, m in models.items() if "survival_curve" in m}) for mode, result, models in _rollout_models(scores)]
+    modes = [entry for entry in modes if entry[2]]
+    if not modes:
+        return None
+    name = scores["submission"]["name"]
+    fig, axes = _subplots(1, len(modes), figsize=(6.0 * len(modes), 3.8), squeeze=False)
+    for ax, (mode, result, models) in zip(axes[0], modes, strict=True):
+        for model_key, m in models.items():
+            curve = m["survival_curve"]
+            ax.step(curve["time_fs"], curve["fraction_alive"], STYLES.get(model_key, "x-")[1:], where="post",  # the line, no marker
+                    label=model_label(model_key, name))
+        ax.set(xlabel="t (fs)", ylabel="fraction of rollouts alive", ylim=(-0.03, 1.03), xlim=(0, result["horizon_fs"]),
+               title=f"{mode} rollouts at {result['stride_fs']} fs ({result['n_rollouts']} trajectories)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_vdos(scores: dict, path: Path) -> Path | None:
+    """The VDOS of MD (its NVE window) and of each model, on three trajectories per mode (the last: the hottest held-out one)."""
+    modes = list(_rollout_models(scores))
+    if not any("vdos_model" in t["curves"] for _, _, models in modes for m in models.values() for t in m["per_trajectory"].values()):
+        return None
+    name = scores["submission"]["name"]
+    fig, axes = _subplots(len(modes), 3, figsize=(15, 3.6 * len(modes)), squeeze=False)
+    for row, (mode, result, models) in enumerate(modes):
+        for col, trajectory in enumerate(_chosen_trajectories(result["reference"])):
+            ax, md_drawn = axes[row][col], False
+            for model_key, m in models.items():
+                c = m["per_trajectory"][trajectory]["curves"]
+                if "vdos_model" not in c:
+                    continue
+                if not md_drawn:  # the MD spectrum through the first model's velocity estimator (the submission's)
+                    ax.plot(c["vdos_frequency_THz"], c["vdos_md"], "k-", lw=2, label="MD (NVE window)")
+                    md_drawn = True
+                error = m["per_trajectory"][trajectory]["vdos_error"]
+                ax.plot(c["vdos_frequency_THz"], c["vdos_model"], STYLES.get(model_key, "-").replace("o", "") or "-", markersize=3,
+                        label=f"{model_label(model_key, name)} (error {_fmt(error, '.3f')})")
+            floor = next((m["per_trajectory"][trajectory].get("vdos_noise_floor") for m in models.values()), None)
+            ax.set(xlabel="ν (THz)", ylabel="g(ν) (1/THz)", xlim=(0, 16),
+                   title=f"{mode}, {trajectory} (MD floor {_fmt(floor, '.3f')})")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return path
+
+
 def plot_all(scores: dict, out_dir: Path) -> list[Path]:
-    """error_vs_dt.png, and with rollouts rollout_summary.png, rdf.png, msd.png, thermo.png."""
+    """error_vs_dt.png, and with rollouts rollout_summary.png, survival.png, vdos.png, rdf.png, msd.png, thermo.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [plot_error_vs_dt(scores, out_dir / "error_vs_dt.png"), plot_rollout_summary(scores, out_dir / "rollout_summary.png")]
+    paths = [plot_error_vs_dt(scores, out_dir / "error_vs_dt.png"), plot_rollout_summary(scores, out_dir / "rollout_summary.png"),
+             plot_survival(scores, out_dir / "survival.png"), plot_vdos(scores, out_dir / "vdos.png")]
     paths += plot_rollout_curves(scores, out_dir)
     return [p for p in paths if p is not None]
