@@ -250,3 +250,41 @@ def test_config_rejects_unknown_keys(tmp_path):
     bad.write_text(TINY_CONFIG.read_text() + "timestep_ps: 0.001\n")
     with pytest.raises(ValueError, match="unknown keys \\['timestep_ps'\\]"):
         load_config(bad)
+
+
+@pytest.mark.parametrize("nve_timestep", ["0.3", "0.15", "2.0", "0.0"])
+def test_config_refuses_an_nve_timestep_that_does_not_divide_the_timestep(tmp_path, nve_timestep):
+    """The NVE targets land on production steps only if nve_timestep_fs divides timestep_fs (1 fs)."""
+    text = TINY_CONFIG.read_text()
+    assert "nve_timestep_fs: 0.1 " in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("nve_timestep_fs: 0.1 ", f"nve_timestep_fs: {nve_timestep} ", 1))
+    with pytest.raises(ValueError, match="nve_timestep_fs must divide timestep_fs"):
+        load_config(bad)
+    assert load_config(TINY_CONFIG).nve_substeps == 10
+
+
+def test_floor_summary_and_target_floor_a(tmp_path):
+    """Known answer: two trajectories' nve_floor.csv -> per Δt max and mean in the manifest, read back
+    by target_floor_A; an anchor missing a Δt, and a dataset without the floor, are refused by name."""
+    from gnnbench.package.manifest import FLOOR_KEY, MANIFEST, floor_summary, target_floor_A
+
+    files = []
+    for name, values in (("a", (1e-8, 3e-7)), ("b", (3e-8, 1e-7))):
+        path = tmp_path / f"{name}.csv"
+        path.write_text("anchor_step,dt_fs,rmse_A\n" + "".join(f"900,{dt},{v!r}\n" for dt, v in zip((1, 10), values, strict=True)))
+        files.append(path)
+    floor = floor_summary(files, [1, 10], 0.1, 0.025)
+    assert floor["anchors"] == 2 and floor["unit"] == "Å" and floor["reference_timestep_fs"] == 0.025
+    assert floor["by_dt_fs"] == {"1": {"max_A": 3e-8, "mean_A": pytest.approx(2e-8)}, "10": {"max_A": 3e-7, "mean_A": pytest.approx(2e-7)}}
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / MANIFEST).write_text(json.dumps({"version": "2.1.0", "configs": {"mini": {FLOOR_KEY: floor}, "old": {}}}))
+    assert target_floor_A(root, "mini") == {1: 3e-8, 10: 3e-7}
+    assert target_floor_A(root, "mini", "mean") == {1: pytest.approx(2e-8), 10: pytest.approx(2e-7)}
+    with pytest.raises(ValueError, match="config 'old' records no NVE-target floor"):
+        target_floor_A(root, "old")
+    with pytest.raises(ValueError, match="config 'full' is not built"):
+        target_floor_A(root, "full")
+    with pytest.raises(ValueError, match="a.csv: anchor step 900 has the floor at Δt \\[1, 10\\] fs, not at every Δt \\[1, 5, 10\\]"):
+        floor_summary(files, [1, 5, 10], 0.1, 0.025)

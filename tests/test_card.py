@@ -12,6 +12,7 @@ import pytest
 from huggingface_hub import DatasetCard
 
 from gnnbench.package import card
+from gnnbench.package.manifest import FLOOR_KEY
 from gnnbench.package.schema import SCHEMA, WINDOW_SCHEMA
 from gnnbench.package.splits import ROLLOUT_SPLITS, SPLITS
 
@@ -58,6 +59,8 @@ def _fake_build(root: Path, rows: dict[str, int]) -> dict[str, dict]:
             "description": f"fake {name}", "recipe": f"recipes/{name}.yaml", "recipe_sha256": "0" * 64,
             "lammps_version": "test", "potential": "Al_mm.eam.fs", "potential_sha256": "0" * 64, "n_atoms": 4000,
             "dt_fs": [1, 2], "splits": shards("", SCHEMA, SPLITS), "nve_window": shards("nve_window/", WINDOW_SCHEMA, ROLLOUT_SPLITS),
+            FLOOR_KEY: {"target_timestep_fs": 0.1, "reference_timestep_fs": 0.025, "anchors": 16, "unit": "Å",
+                        "by_dt_fs": {"2": {"max_A": 2.5e-8, "mean_A": 2e-8}, "1": {"max_A": 1.25e-8, "mean_A": 1e-8}}},
         }
     return summaries
 
@@ -77,6 +80,16 @@ def test_card_metadata_of_two_configs(tmp_path):
     assert [i["config_name"] for i in data.dataset_info] == names
     card.check_card_data(data)
     assert (tmp_path / "README.md").read_text().split("\n---\n", 1)[1].lstrip().startswith("# al-eam")
+
+
+def test_build_section_states_the_targets_own_error_per_stride(tmp_path):
+    """Each config's build section carries its measured NVE-target floor, Δt ascending, with the method."""
+    section = card.build_section(_fake_build(tmp_path, {"mini": 3}))
+    assert "velocity-Verlet at 0.1 fs (the targets) against the same branch at 0.025 fs" in section
+    assert "rollout-start anchor of each of the 16 trajectories" in section
+    table = [[cell.strip() for cell in line.split("|")[1:-1]] for line in section[section.index("| Δt (fs)"):].splitlines()]
+    assert table[0] == ["Δt (fs)", "max (Å)", "mean (Å)"]
+    assert table[2:] == [["1", "1.25e-08", "1.00e-08"], ["2", "2.50e-08", "2.00e-08"]]
 
 
 def test_check_card_data_rejects_bad_metadata(tmp_path):

@@ -18,4 +18,4 @@ given in fs in the task API (``gnnbench.units``).
 __version__ = "0.1.0"
 
 DATASET_REPO = "gnnmd/al-eam"
-DATASET_VERSION = "2.0.0"
+DATASET_VERSION = "2.1.0"

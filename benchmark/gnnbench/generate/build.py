@@ -6,7 +6,8 @@ Layout of the output directory (a Hugging Face dataset repository)::
     manifest.json                     sha256 and size of every file, per-config provenance
     recipes/<config>.yaml             the build config used, byte for byte
     data/<config>/<split>-T0300K.parquet
-    .work/<config>/T0300K/            LAMMPS input, thermo.csv, markers (not published)
+    .work/<config>/T0300K/            LAMMPS input, thermo.csv, nve_floor.csv (the NVE targets' own error,
+                                      summarised per config in manifest.json), markers (not published)
 
 Resume: a temperature is finished when ``.work/<config>/<T>/shards.json`` exists and every
 shard it lists has the recorded sha256. A rerun of the same command skips finished
@@ -34,17 +35,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..package.card import write_card
-from ..package.manifest import write_manifest
+from ..package.card import floor_section, write_card
+from ..package.manifest import FLOOR_KEY, floor_summary, write_manifest
 from ..package.shards import trajectory_id, write_trajectory_shards
-from ..package.splits import ROLLOUT_SPLITS, SPLITS
+from ..package.splits import ROLLOUT_SPLITS, SPLITS, frame_steps
 from .buildsafe import SharedLock, build_lock, die_with_parent, fsync_dir, fsync_file, write_atomic
 from .config import BuildConfig, load_config
 from .lammps_runtime import sha256_file
-from .simulate import DONE_MARKER, simulate_temperature
+from .simulate import DONE_MARKER, FLOOR_FILE, FLOOR_REFINEMENT, simulate_temperature
 
 SHARDS_MARKER = "shards.json"
-SIMULATION_OUTPUTS = ("anchors.dump", "targets.dump", "nve_targets.dump", "thermo.csv", "nve_thermo.csv")
+SIMULATION_OUTPUTS = ("anchors.dump", "targets.dump", "nve_targets.dump", "thermo.csv", "nve_thermo.csv", FLOOR_FILE)
 
 _worker_state: dict = {}  # set in each worker process by _init_worker
 
@@ -62,8 +63,10 @@ def _read_json(path: Path) -> dict | None:
 
 
 def is_finished(root: Path, work_dir: Path) -> bool:
+    """True if the temperature's shards are all there with their recorded sha256, and its measured
+    NVE-target floor too (a temperature built before dataset 2.1.0 has none: it is built again)."""
     record = _read_json(work_dir / SHARDS_MARKER)
-    if not record or "shards" not in record:
+    if not record or "shards" not in record or not (work_dir / FLOOR_FILE).is_file():
         return False
     shards = record["shards"]
     return all((root / name).is_file() and sha256_file(root / name) == info["sha256"] for name, info in shards.items())
@@ -170,7 +173,7 @@ def _build_locked(config: BuildConfig, root: Path, jobs: int | None, keep_dumps:
         print(f"resuming: {skipped} of {len(config.temperatures_K)} temperatures already built")
     started = time.perf_counter()
     if pending:
-        _run_parallel(config_path, pending, root, jobs, keep_dumps, lock)
+        _run_parallel(config_path, longest_first(config, pending), root, jobs, keep_dumps, lock)
     elapsed = time.perf_counter() - started
 
     recipe = root / "recipes" / f"{config.name}.yaml"
@@ -182,7 +185,15 @@ def _build_locked(config: BuildConfig, root: Path, jobs: int | None, keep_dumps:
     write_card(root, summaries)
     manifest = write_manifest(root, summaries)
     print(f"built config {config.name!r} into {root} in {elapsed:.1f} s ({len(pending)} temperatures simulated, {jobs} processes)")
+    print(floor_section(summaries[config.name][FLOOR_KEY]), end="")
     return manifest
+
+
+def longest_first(config: BuildConfig, temperatures: list[float]) -> list[float]:
+    """Temperatures in the order to start them: most anchors (NVE branches) first, so no long
+    trajectory starts last and runs alone (on 2 cores, temperature order left the 800 K training
+    trajectory alone at the end of the mini build: 243 s, 158 % CPU). Shards do not depend on it."""
+    return sorted(temperatures, key=lambda t: (-len(frame_steps(config, t)[0]), t))
 
 
 def _init_worker(parent_pid: int, lock: SharedLock, progress_queue) -> None:
@@ -237,6 +248,7 @@ def _config_summary(root: Path, config: BuildConfig) -> dict:
     splits = {s: {"rows": 0, "bytes": 0, "files": []} for s in SPLITS}
     windows = {s: {"rows": 0, "bytes": 0, "files": []} for s in ROLLOUT_SPLITS}
     simulation = None
+    floor_files = []
     for t in config.temperatures_K:
         work_dir = work_dir_of(root, config, t)
         marker = work_dir / SHARDS_MARKER
@@ -249,6 +261,7 @@ def _config_summary(root: Path, config: BuildConfig) -> dict:
             table[split]["bytes"] += (root / name).stat().st_size
             table[split]["files"].append(name)
         simulation = json.loads((work_dir / "simulation.json").read_text())
+        floor_files.append(work_dir / FLOOR_FILE)
     return {
         "recipe": f"recipes/{config.name}.yaml",
         "recipe_sha256": config.sha256,
@@ -264,5 +277,7 @@ def _config_summary(root: Path, config: BuildConfig) -> dict:
         "nve_window": {s: {**v, "files": sorted(v["files"])} for s, v in windows.items()},
         "nve_window_ps": config.nve_window_ps,
         "nve_window_interval_fs": config.nve_window_interval_fs,
+        "nve_timestep_fs": config.nve_timestep_fs,
+        FLOOR_KEY: floor_summary(floor_files, list(config.dt_fs), config.nve_timestep_fs, config.nve_timestep_fs / FLOOR_REFINEMENT),
     }
 

@@ -31,6 +31,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from tabulate import tabulate
 
 from .. import DATASET_REPO, DATASET_VERSION
+from .manifest import FLOOR_KEY
 from .schema import SCHEMA, WINDOW_SCHEMA
 from .splits import ROLLOUT_SPLITS, SPLITS
 
@@ -207,9 +208,26 @@ def build_section(summaries: dict[str, dict]) -> str:
             f"Recipe `{summary['recipe']}` (sha256 `{summary['recipe_sha256'][:16]}…`), LAMMPS {summary['lammps_version']}, "
             f"potential `{summary['potential']}` (sha256 `{summary['potential_sha256']}`).\n\n"
             + tabulate(rows, headers=["split", "rows (anchors; window frames)", "(anchor, Δt) pairs", "MB", "shards"], tablefmt="github")
-            + f"\n\nTotal {total_bytes / 1e6:.1f} MB.\n"
+            + f"\n\nTotal {total_bytes / 1e6:.1f} MB.\n\n" + floor_section(summary[FLOOR_KEY])
         )
     return "\n".join(lines)
+
+
+def floor_table(floor: dict) -> str:
+    """The targets' own error per Δt (Å), max and mean over the measured anchors, as a markdown table."""
+    rows = [(dt, f"{values['max_A']:.2e}", f"{values['mean_A']:.2e}")
+            for dt, values in sorted(floor["by_dt_fs"].items(), key=lambda item: int(item[0]))]
+    return tabulate(rows, headers=["Δt (fs)", "max (Å)", "mean (Å)"], tablefmt="github", disable_numparse=True)
+
+
+def floor_section(floor: dict) -> str:
+    """The build's measured NVE-target floor (the manifest's ``nve_target_floor``) with its method."""
+    return (
+        f"Targets' own error (the floor of the NVE targets): velocity-Verlet at {floor['target_timestep_fs']:g} fs (the targets) "
+        f"against the same branch at {floor['reference_timestep_fs']:g} fs, from the rollout-start anchor of each of the "
+        f"{floor['anchors']} trajectories; RMSE of the per-atom displacement vector, sqrt(mean over atoms |r_target − r_finer|²), "
+        "in Å, max and mean over those anchors (manifest `nve_target_floor`).\n\n" + floor_table(floor) + "\n"
+    )
 
 
 def make_card(root: Path, summaries: dict[str, dict]) -> DatasetCard:

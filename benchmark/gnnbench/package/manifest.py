@@ -2,11 +2,13 @@
 and :func:`verify_config` before every scoring run).
 
 ``manifest.json`` lists every file of the dataset repository (shards, recipes, card) with its
-size and sha256, plus per config the recipe hash, LAMMPS version, potential and split sizes.
+size and sha256, plus per config the recipe hash, LAMMPS version, potential, split sizes and the
+NVE targets' own error (``nve_target_floor``, read back with :func:`target_floor_A`).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -20,8 +22,66 @@ MANIFEST = "manifest.json"
 VERIFIED_CACHE = ".verified.json"  # {file: [bytes, mtime_ns, sha256]} of files found to match; a dotfile, so not a dataset file
 
 
+FLOOR_KEY = "nve_target_floor"  # per config in manifest.json
+
+
 class CorruptDatasetError(ValueError):
     """A file the scorer would read does not match the dataset's manifest."""
+
+
+def floor_summary(floor_files: list[Path], dt_fs: list[int], target_timestep_fs: float, reference_timestep_fs: float) -> dict:
+    """The manifest's ``nve_target_floor`` of one config, from the trajectories' ``nve_floor.csv``
+    files (rows ``anchor_step, dt_fs, rmse_A`` written by the build, one anchor per trajectory):
+    per Δt the max and the mean over the measured anchors of the RMSE (Å), and how it was measured.
+    Raises ValueError unless every measured anchor has every Δt, and at least one anchor was measured."""
+    per_anchor: dict[tuple[str, int], dict[int, float]] = {}
+    for path in floor_files:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                per_anchor.setdefault((str(path), int(row["anchor_step"])), {})[int(row["dt_fs"])] = float(row["rmse_A"])
+    if not per_anchor:
+        raise ValueError(f"no anchor of the NVE targets' floor was measured ({len(floor_files)} floor files)")
+    for (path, step), values in per_anchor.items():
+        if sorted(values) != sorted(dt_fs):
+            raise ValueError(f"{path}: anchor step {step} has the floor at Δt {sorted(values)} fs, not at every Δt {sorted(dt_fs)} fs")
+    by_dt = {}
+    for dt in sorted(dt_fs):
+        values = [anchor[dt] for anchor in per_anchor.values()]
+        by_dt[str(dt)] = {"max_A": max(values), "mean_A": sum(values) / len(values)}
+    return {
+        "unit": "Å",
+        "definition": "RMSE of the per-atom displacement vector, sqrt(mean over atoms |r_target − r_finer|²), between the NVE "
+                      "targets' integration (velocity-Verlet, fix nve, at target_timestep_fs) and the same branch from the same "
+                      "anchor at reference_timestep_fs, in float64 before storage; max and mean over the measured anchors "
+                      "(each trajectory's rollout-start anchor)",
+        "target_timestep_fs": target_timestep_fs,
+        "reference_timestep_fs": reference_timestep_fs,
+        "anchors": len(per_anchor),
+        "by_dt_fs": by_dt,
+    }
+
+
+def target_floor_A(data_root: Path, config: str, statistic: str = "max") -> dict[int, float]:
+    """The NVE targets' own discretisation error of ``config``, {Δt in fs: RMSE in Å}, as the build
+    measured it and recorded it in ``data_root/manifest.json``.
+
+    RMSE is of the per-atom displacement vector, sqrt(mean over atoms |r_target − r_finer|²), in Å
+    (the scorer's metric), between the targets (velocity-Verlet at the recipe's ``nve_timestep_fs``)
+    and the same NVE branch integrated at a quarter of that step, from the rollout-start anchor of
+    every trajectory. ``statistic`` is ``"max"`` (default: the largest over those anchors, the floor
+    below which a model's error against these targets says nothing) or ``"mean"`` over them.
+    Raises ValueError for a dataset built before 2.1.0 (no floor recorded) or an unknown statistic.
+    """
+    if statistic not in ("max", "mean"):
+        raise ValueError(f"statistic must be 'max' or 'mean', not {statistic!r}")
+    manifest = read_manifest(Path(data_root))
+    entry = manifest.get("configs", {}).get(config)
+    if entry is None:
+        raise ValueError(f"{Path(data_root) / MANIFEST}: config {config!r} is not built (built: {', '.join(sorted(manifest.get('configs', {})))})")
+    if FLOOR_KEY not in entry:
+        raise ValueError(f"{Path(data_root) / MANIFEST}: config {config!r} records no NVE-target floor "
+                         f"(dataset version {manifest.get('version')}; it is recorded from 2.1.0 on)")
+    return {int(dt): float(values[f"{statistic}_A"]) for dt, values in sorted(entry[FLOOR_KEY]["by_dt_fs"].items(), key=lambda item: int(item[0]))}
 
 
 def dataset_files(root: Path) -> list[str]:

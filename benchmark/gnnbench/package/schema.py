@@ -60,7 +60,8 @@ FIELDS: tuple[Field, ...] = (
     Field("target_time_fs", pa.list_(pa.float64()), "[K]", "fs", "production time of each target frame (time_fs + Δt)"),
     # The headline targets: the NVE branch, i.e. the Hamiltonian flow from the exact anchor state.
     Field("nve_target_displacement", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å",
-          "NVE branch: r(t+Δt) − r(t), the anchor state integrated with velocity-Verlet at 1 fs under `fix nve` (cell fixed); "
+          "NVE branch: r(t+Δt) − r(t), the anchor state integrated with velocity-Verlet at 0.1 fs (the recipe's `nve_timestep_fs`) "
+          "under `fix nve` (cell fixed); "
           "float32 keeps it to < 1e-7 Å"),
     Field("nve_target_velocities", pa.list_(pa.list_(vec3_f32)), "[K,N,3]", "Å/ps", "NVE branch: velocities at t+Δt"),
     Field("nve_target_temperature_K", pa.list_(pa.float64()), "[K]", "K", "NVE branch: instantaneous temperature at t+Δt"),

@@ -43,9 +43,11 @@ def read_thermo(path: Path) -> dict[int, dict[str, float]]:
                 for row in csv.DictReader(handle)}
 
 
-def _frames_after(anchor, dump: LammpsDumpReader, offsets: list[int]) -> list:
-    """The frames of ``dump`` at anchor + each offset, checked to hold the anchor's atoms."""
-    frames = [dump[dump.index_of(anchor.timestep + o)] for o in offsets]
+def _frames_after(anchor, dump: LammpsDumpReader, offsets: list[int], steps_per_step: int = 1) -> list:
+    """The frames of ``dump`` at anchor + each offset (production steps), checked to hold the anchor's
+    atoms. ``steps_per_step``: the dump's TIMESTEP counts that many of its steps per production step
+    (the NVE targets' ``config.nve_substeps``)."""
+    frames = [dump[dump.index_of((anchor.timestep + o) * steps_per_step)] for o in offsets]
     for frame in frames:
         if not np.array_equal(frame.ids, anchor.ids):
             raise ValueError(f"{dump.path}: atom ids at step {frame.timestep} differ from the anchor's")
@@ -67,10 +69,10 @@ def trajectory_rows(config: BuildConfig, temperature_K: float, work_dir: Path) -
             raise ValueError(f"{anchors.path}: frame at step {anchor.timestep} belongs to no split")
         r0 = anchor.unwrapped_positions()
         npt = _frames_after(anchor, npt_targets, offsets)
-        nve = _frames_after(anchor, nve_targets, offsets)
+        nve = _frames_after(anchor, nve_targets, offsets, config.nve_substeps)
         th0 = thermo[anchor.timestep]
         th = [thermo[f.timestep] for f in npt]
-        nve_th = [nve_thermo[f.timestep] for f in nve]
+        nve_th = [nve_thermo[anchor.timestep + o] for o in offsets]  # its step column is in production steps
         row = {
             "trajectory_id": trajectory_id(temperature_K),
             "split": split,
