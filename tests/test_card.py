@@ -144,3 +144,22 @@ def test_built_card_header_matches_the_data(mini_dataset, tmp_path):
         assert Features.from_dict(recorded["features"]) == Features._from_yaml_list(infos[name]["features"])
         assert recorded["download_size"] == infos[name]["download_size"]
 
+
+
+def test_the_cards_floor_table_is_what_the_mini_build_measures(mini_dataset):
+    """DATASET_CARD.md states the mini floor in prose (max and mean over the 16 rollout-start anchors,
+    2 digits); builds are deterministic, so a fresh build must give those numbers, and its README
+    (card + build section) must carry the same table from the manifest."""
+    from gnnbench.package.manifest import target_floor_A
+
+    text = (REPO / "DATASET_CARD.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in text.splitlines()
+            if line.startswith(("| max over the 16 rollout-start anchors", "| mean over them"))}
+    header = next(line for line in text.splitlines() if line.startswith("| targets' own error (Å) at Δt"))
+    dts = [int(cell.strip().removesuffix(" fs")) for cell in header.split("|")[2:-1]]
+    for label, statistic in (("max over the 16 rollout-start anchors", "max"), ("mean over them", "mean")):
+        measured = target_floor_A(mini_dataset, "mini", statistic)
+        assert list(measured) == dts
+        assert rows[label] == [f"{measured[dt]:.1e}" for dt in dts], statistic
+    readme = (mini_dataset / "README.md").read_text(encoding="utf-8")
+    assert card.floor_table(json.loads((mini_dataset / "manifest.json").read_text())["configs"]["mini"][FLOOR_KEY]) in readme
