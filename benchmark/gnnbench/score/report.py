@@ -135,20 +135,37 @@ def model_label(key: str, name: str) -> str:
     return name if key == SUBMISSION else Baseline(key).label
 
 
-def stride_table(kind: str, split: str, result: dict, name: str) -> str:
-    """Models as rows, Δt as columns: RMSE with CIs, then skill rows and per-Δt verdicts."""
+FLOOR_MARGIN = 10  # a stride RMSE within this factor of the targets' own error is marked: it measures the targets too
+
+
+def stride_table(kind: str, split: str, result: dict, name: str, target_floor_A: dict | None = None) -> str:
+    """Models as rows, Δt as columns: RMSE with CIs, then skill rows, the Verlet force calls the
+    submission matches, and per-Δt verdicts. With ``target_floor_A`` ({Δt: the NVE targets' own
+    error in Å}, DATASET_CARD.md) a value within FLOOR_MARGIN × of it is marked "(≈ floor)"."""
     if result.get("failed"):
         return f"{split}: FAILED — {result['error']}"
     dts = result["dt_fs"]
     overall = result["overall"]
+    floor = {str(dt): v for dt, v in (target_floor_A or {}).items()}
+
+    def cell(dt: int, key: str) -> str:
+        entry = overall[str(dt)].get(key)
+        near = entry and str(dt) in floor and entry["rmse_A"] <= FLOOR_MARGIN * floor[str(dt)]
+        return fmt_ci(entry, "rmse_A") + (" (≈ floor)" if near else "")
+
     keys = ([SUBMISSION] if SUBMISSION in overall[str(dts[0])] else []) + [b.value for b in STRIDE_BASELINES]
-    rows = [[model_label(k, name)] + [fmt_ci(overall[str(dt)].get(k), "rmse_A") for dt in dts] for k in keys]
+    rows = [[model_label(k, name)] + [cell(dt, k) for dt in dts] for k in keys]
+    if floor:
+        rows.append(["targets' own error (floor)"] + [f"{floor[str(dt)]:.1e}" if str(dt) in floor else "—" for dt in dts])
     if SUBMISSION in keys:
         for skill_key, label in (("skill_vs_zero", "skill vs zero"), ("skill_vs_constant_velocity", "skill vs const. vel.")):
             rows.append([label] + [fmt_ci(overall[str(dt)], skill_key, "+.3f") for dt in dts])
+        rows.append(["Verlet force calls matched"] + [(overall[str(dt)].get("force_calls_to_match") or {}).get("text", "—") for dt in dts])
     title = (f"{TARGET_TITLES[kind]}\nsplit {split}: RMSE of the per-atom displacement vector, sqrt(mean_i |e_i|²) in Å, "
              f"± = half-width of the 95 % bootstrap CI over {result['n_anchors']} anchors ({result['n_atoms']} atoms each); "
-             "skill = 1 − MSE/MSE_baseline")
+             "skill = 1 − MSE/MSE_baseline; Verlet force calls matched = k at which velocity-Verlet with k steps per stride has "
+             "the submission's RMSE (log-log interpolation on k = 1, 2, 4, 8)"
+             + (f"; (≈ floor) = within {FLOOR_MARGIN} × the targets' own error" if floor else ""))
     table = tabulate(rows, headers=["model"] + [f"{dt} fs" for dt in dts], tablefmt="github", disable_numparse=True)
     return title + "\n" + table + ("\n" + "\n".join(verdicts(result, name)) if SUBMISSION in keys else "")
 
@@ -272,7 +289,8 @@ def print_report(scores: dict) -> None:
     print(f"\n== {name} on {dataset['name']} {dataset['version']} ({dataset['config']}), scorer {scores['scorer_version']}")
     for kind, by_split in scores["stride_accuracy"].items():
         for split, result in by_split.items():
-            print("\n" + stride_table(kind, split, result, name))
+            floor = scores["dataset"].get("nve_target_floor_A") if kind == "nve" else None
+            print("\n" + stride_table(kind, split, result, name, floor))
     for split, result in scores["stride_accuracy"]["nve"].items():
         table = temperature_table("nve", split, result)
         if table:

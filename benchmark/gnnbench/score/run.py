@@ -20,7 +20,7 @@ import yaml
 from .. import DATASET_REPO, DATASET_VERSION
 from ..generate.config import load_config
 from ..load.frames import read_nve_windows, read_split
-from ..package.manifest import data_digest, read_manifest, verify_config
+from ..package.manifest import data_digest, read_manifest, target_floor_A, verify_config
 from ..package.splits import ROLLOUT_SPLITS
 from ..predict.sandbox import SandboxLimits, load_sandboxed
 from ..predict.submission import SubmissionOutputError, check_torchscript_archive, load_submission
@@ -35,7 +35,7 @@ from .rollout import RolloutMode, run_mode
 from .rollout_files import render_pictures
 from .stride import score_strides
 from .usability import usability
-from .verlet import VerletEam, VerletEamSubmission
+from .verlet import VerletEamSubmission
 
 PROTOCOL_PATH = Path(__file__).with_name("protocol.yaml")
 
@@ -151,11 +151,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
 
     data_sha256 = data_digest(data_root, verified)
     cache = BaselineCache.default(data_sha256, config_name)
-    verlet = VerletEam(config, splits["test"].n_atoms)
-    try:
-        stride = score_strides(model, splits, protocol["stride_batch_size"], verlet, STRIDE_BASELINES, cache, config.nve_timestep_fs)
-    finally:
-        verlet.close()
+    stride = score_strides(model, splits, protocol["stride_batch_size"], config, STRIDE_BASELINES, cache)
     errors += [f"stride accuracy on {split}: {r['error']}" for split, r in stride["nve"].items() if r.get("failed")]
 
     rollouts = {}
@@ -183,7 +179,8 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         "schema_version": SCORES_SCHEMA_VERSION,
         "scorer_version": SCORER_VERSION,
         "dataset": {"name": manifest.get("dataset", DATASET_REPO), "version": manifest["version"], "config": config_name,
-                    "data_sha256": data_sha256},
+                    "data_sha256": data_sha256,
+                    "nve_target_floor_A": {str(dt): rmse for dt, rmse in target_floor_A(data_root, config_name).items()}},
         "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata,
                        **({"metadata_defaults": own_use_note(model.metadata)} if getattr(model, "metadata_defaults", False) else {})},
         "hardware": hardware(model.device),

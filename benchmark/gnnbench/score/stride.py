@@ -13,12 +13,17 @@ with a 95 % bootstrap confidence interval over anchors (:mod:`gnnbench.score.boo
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TypedDict
 
 import numpy as np
 from tqdm import tqdm
 
+from ..generate.config import BuildConfig
 from ..load.frames import SplitFrames, TargetKind
 from ..predict.submission import Submission, SubmissionOutputError
 from ..units import PS_PER_FS
@@ -118,23 +123,58 @@ class _Accumulator:
                 for name in names}
 
 
-def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[int], verlet: VerletEam, baselines,
-                     exact_step_fs: float) -> None:
-    """Every baseline's per-anchor errors on one split, into ``store``; the exact integrator
-    steps ``exact_step_fs`` (the dataset's NVE-branch step)."""
+def verlet_workers() -> int:
+    """Processes that run the Verlet baselines of one split side by side: one per CPU this process
+    may use, at most 4 (each holds its own LAMMPS; on 2 cores, 2 nearly halve that part of a
+    cold-cache scoring). 1 where a spawned process could not start: the spawn start method
+    re-runs the main script, which a program read from standard input does not have."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file):
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _verlet_rows(frames: SplitFrames, rows: np.ndarray, strides_fs: list[int], config: BuildConfig, baselines,
+                 exact_step_fs: float) -> tuple[dict, set[str]]:
+    """The Verlet baselines' per-anchor errors on ``rows`` of one split, with a LAMMPS of its own
+    (run in a worker process): {accumulator key: values at ``rows``}, and the names with velocities."""
+    store = _Accumulator(frames.n_anchors, strides_fs, [b.value for b in baselines])
+    dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
+    verlet = VerletEam(config, frames.n_atoms)
+    try:
+        for row in rows:
+            r0, v0, cell = frames.positions[row], frames.velocities[row], frames.cell[row]
+            for baseline in baselines:
+                if baseline is Baseline.VERLET_EXACT:  # every Δt lies on one run at the targets' step
+                    states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=exact_step_fs), strict=True))
+                else:
+                    states = {dt: verlet.advance(r0, v0, cell, float(dt), baseline.substeps(dt)) for dt in strides_fs}
+                for dt, (r, v) in states.items():
+                    store.add(np.array([row]), dt, baseline.value, frames, dt_index[dt], (r - r0)[None], v[None])
+    finally:
+        verlet.close()
+    return {key: values[rows] for key, values in store.values.items()}, store.has_velocity
+
+
+def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[int], config: BuildConfig, baselines,
+                     exact_step_fs: float, workers: int = 1) -> None:
+    """Every baseline's per-anchor errors on one split, into ``store``. The Verlet baselines (the
+    exact integrator steps ``exact_step_fs``, the dataset's NVE-branch step) run on ``workers``
+    processes, each on a contiguous share of the anchors; the numbers do not depend on how many."""
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
     verlets = [b for b in baselines if b.is_verlet]
-    for row in tqdm(range(frames.n_anchors), desc=f"Verlet baselines ({frames.split})", unit="anchor",
-                    leave=False):
-        r0, v0, cell = frames.positions[row], frames.velocities[row], frames.cell[row]
-        rows = np.array([row])
-        for baseline in verlets:
-            if baseline is Baseline.VERLET_EXACT:  # every Δt lies on one run at the targets' step
-                states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=exact_step_fs), strict=True))
-            else:
-                states = {dt: verlet.advance(r0, v0, cell, float(dt), baseline.substeps(dt)) for dt in strides_fs}
-            for dt, (r, v) in states.items():
-                store.add(rows, dt, baseline.value, frames, dt_index[dt], (r - r0)[None], v[None])
+    chunks = [c for c in np.array_split(np.arange(frames.n_anchors), workers) if len(c)] if verlets else []
+    jobs = [(frames, chunk, strides_fs, config, verlets, exact_step_fs) for chunk in chunks]
+    if len(jobs) > 1:  # spawn, not fork: the parent already holds an MPI-initialised LAMMPS
+        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(tqdm(pool.map(_verlet_rows, *zip(*jobs, strict=True)), total=len(jobs),
+                                desc=f"Verlet baselines ({frames.split}, {len(jobs)} processes)", unit="share", leave=False))
+    else:
+        results = [_verlet_rows(*job) for job in jobs]
+    for chunk, (values, with_velocity) in zip(chunks, results, strict=True):
+        for key, chunk_values in values.items():
+            store.values[key][chunk] = chunk_values
+        store.has_velocity |= with_velocity
     all_rows = np.arange(frames.n_anchors)
     for dt in strides_fs:
         k = dt_index[dt]
@@ -145,8 +185,8 @@ def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[
 
 
 def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
-                verlet: VerletEam, baselines=tuple(Baseline), cache: BaselineCache | None = None,
-                exact_step_fs: float = 1.0) -> dict[TargetKind, dict]:
+                config: BuildConfig, baselines=tuple(Baseline), cache: BaselineCache | None = None,
+                workers: int = 1) -> dict[TargetKind, dict]:
     """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
 
     Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
@@ -156,12 +196,12 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
     names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines]
     store = _Accumulator(frames.n_anchors, strides_fs, names)
     what = {"stride_accuracy": frames.split, "strides_fs": list(strides_fs), "baselines": [b.value for b in baselines],
-            "n_anchors": frames.n_anchors, "exact_step_fs": exact_step_fs}
+            "n_anchors": frames.n_anchors, "exact_step_fs": config.nve_timestep_fs}
     stored = cache.get(what) if cache is not None else None
     if stored is not None:
         store.restore(stored)
     else:
-        _baseline_errors(store, frames, strides_fs, verlet, baselines, exact_step_fs)
+        _baseline_errors(store, frames, strides_fs, config, baselines, config.nve_timestep_fs, workers)
         if cache is not None:
             cache.put(what, store.of([b.value for b in baselines]))
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
@@ -195,15 +235,16 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
     return results
 
 
-def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, verlet: VerletEam,
-                  baselines=tuple(Baseline), cache: BaselineCache | None = None, exact_step_fs: float = 1.0) -> dict[str, dict[str, dict]]:
+def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, config: BuildConfig,
+                  baselines=tuple(Baseline), cache: BaselineCache | None = None, workers: int | None = None) -> dict[str, dict[str, dict]]:
     """{target kind value: {split: result}}; a split on which the submission fails is reported as
     ``{"failed": true, "error": ...}`` under both kinds, and the other splits are still scored."""
     strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
     results: dict[str, dict[str, dict]] = {kind.value: {} for kind in TargetKind}
     for name, frames in splits.items():
         try:
-            by_kind = score_split(submission, frames, strides, batch_size, verlet, baselines, cache, exact_step_fs)
+            by_kind = score_split(submission, frames, strides, batch_size, config, baselines, cache,
+                                  verlet_workers() if workers is None else workers)
         except SubmissionOutputError as err:
             by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
         for kind, result in by_kind.items():
