@@ -36,13 +36,23 @@ def cell(errors: dict | None) -> str:
 
 
 def learned_entries(submissions: Path) -> list[tuple[str, dict, dict]]:
-    out = []
+    """(shown name, metadata, scores) of every learned entry: those scored by the current scorer on
+    the current dataset first (the baseline rows come from the first entry's run), then any older
+    scores, each named with the dataset and scorer that gave them (other frames: not comparable)."""
+    from gnnbench import DATASET_VERSION
+    from gnnbench.score import SCORER_VERSION
+
+    current, older = [], []
     for folder in sorted(p for p in submissions.iterdir() if (p / "scores.json").is_file()):
         metadata = yaml.safe_load((folder / "metadata.yaml").read_text())
         if metadata.get("baseline"):
             continue
-        out.append((folder.name, metadata, json.loads((folder / "scores.json").read_text())))
-    return out
+        scores = json.loads((folder / "scores.json").read_text())
+        if (scores["dataset"]["version"], scores["scorer_version"]) == (DATASET_VERSION, SCORER_VERSION):
+            current.append((folder.name, metadata, scores))
+        else:
+            older.append((f"{folder.name} (dataset {scores['dataset']['version']}, scorer {scores['scorer_version']})", metadata, scores))
+    return current + older
 
 
 def stride_table(entries, targets: str, split: str, temperature: str | None, dts: list[int], paper: dict | None) -> str:
@@ -130,10 +140,10 @@ def best_validation_loss(folder: Path) -> float | None:
 def ablation_table(entries, folders: list[Path], paper_rows: list | None) -> str:
     """Tables 7/8: the paper's loss beside ours (best validation MSE, the paper's quantity) and the
     scored test RMSE at 5 and 10 fs with its CI. ``paper_rows=None``: our own ablations of the base."""
-    by_name = {name: (metadata, scores) for name, metadata, scores in entries}
+    by_name = {metadata["name"]: (shown, metadata, scores) for shown, metadata, scores in entries}
     if paper_rows is None:
-        rows = [("—", None, None, name) for name, metadata, _ in entries
-                if metadata.get("ablation_of") == "reference-gnn-mini" and name not in
+        rows = [("—", None, None, metadata["name"]) for _, metadata, _ in entries
+                if metadata.get("ablation_of") == "reference-gnn-mini" and metadata["name"] not in
                 {row[3] for row in PAPER_TABLE_7 + PAPER_TABLE_8}]
         rows = [("base", None, None, "reference-gnn-mini")] + rows
     else:
@@ -143,12 +153,12 @@ def ablation_table(entries, folders: list[Path], paper_rows: list | None) -> str
               "|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for label, paper_mse, paper_loss, name in rows:
-        metadata, scores = by_name.get(name, ({}, None))
+        shown, metadata, scores = by_name.get(name, (name, {}, None))
         validation = next((best_validation_loss(folder / name) for folder in folders if (folder / name).is_dir()), None)
         overall = scores["stride_accuracy"]["nve"]["test"]["overall"] if scores else {}
         at_5, at_10 = overall.get("5", {}), overall.get("10", {})
         lines.append(f"| {label} | {paper_mse if paper_mse is not None else '—'} | {paper_loss if paper_loss is not None else '—'} "
-                     f"| {name if scores else name + ' (not scored)'} | {'base' if name == 'reference-gnn-mini' else metadata.get('ablation', '—')} "
+                     f"| {shown if scores else name + ' (not scored)'} | {'base' if name == 'reference-gnn-mini' else metadata.get('ablation', '—')} "
                      f"| {f'{validation:.2g}' if validation is not None else '—'} "
                      f"| {f'{math.sqrt(validation):.2g}' if validation is not None else '—'} "
                      f"| {cell(at_5.get('submission'))} | {cell(at_10.get('submission'))} | {cell(at_10.get('constant_velocity'))} |")

@@ -31,6 +31,10 @@ LEADERBOARD = REPO / "leaderboard"
 # Every baseline of the baselines issue that was trained or scored on mini.
 ISSUE_4_BASELINES = ["zero-displacement", "constant-velocity", "verlet-eam-k1", "verlet-eam-k4",
                      "gns-mini-seed0", "reference-gnn-mini", "reference-gnn-velocity-mini"]
+# Scored by scorer 2.1 on dataset 2.0 and never rescored: their model files (8 MB) were not committed,
+# so rescoring them with scorer 3.0 needs them retrained first (their READMEs give the commands). The
+# leaderboard lists them under "Not listed" with validate's reason; nothing else may be missing.
+AWAITING_RESCORING = {"reference-gnn-mini", "reference-gnn-variant-mini", "reference-gnn-velocity-mini"}
 
 
 def copy_submission(name: str, tmp_path: Path, new_name: str | None = None) -> Path:
@@ -53,18 +57,26 @@ def edit_yaml(path: Path, change) -> None:
 
 # ---------------------------------------------------------------------------------------- validate
 
-@pytest.mark.parametrize("name", sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()))
+@pytest.mark.parametrize("name", sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir() and p.name not in AWAITING_RESCORING))
 def test_every_committed_submission_validates(name):
     report = validate_submission_dir(SUBMISSIONS / name)
     assert report.ok, report.problems
 
 
+@pytest.mark.parametrize("name", sorted(AWAITING_RESCORING))
+def test_entries_scored_by_an_older_scorer_are_refused_with_the_reason(name):
+    problems = " ".join(validate_submission_dir(SUBMISSIONS / name).problems)
+    assert "the current scorer is 3.0.0; rescore it" in problems and "rescore it" in problems
+
+
 def test_the_leaderboard_covers_every_baseline_of_the_baselines_issue():
-    # new entries may join; these must stay, and every committed folder must be listed
+    # new entries may join; these must stay, and every committed folder but those awaiting rescoring is listed
     folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()}
     assert set(ISSUE_4_BASELINES) <= folders
-    assert readme_entries() == folders
-    assert "## Not listed" not in (LEADERBOARD / "README.md").read_text()
+    assert readme_entries() == folders - AWAITING_RESCORING
+    readme = (LEADERBOARD / "README.md").read_text()
+    not_listed = readme[readme.index("## Not listed"):]
+    assert set(re.findall(r"^- `([a-z0-9.-]+)`", not_listed, re.M)) == AWAITING_RESCORING
 
 
 def test_a_large_model_is_given_by_url_and_sha256_not_committed():
@@ -226,20 +238,24 @@ def test_leaderboard_tables_mark_baselines_name_the_headline_split_and_say_who_l
     for name in ("zero-displacement", "constant-velocity", "verlet-eam-k1", "verlet-eam-k4"):
         assert "| baseline " in rows[name]
     assert "| learned " in rows["gns-mini-seed0"]
-    for header in ("RMSE 1 fs (Å)", "RMSE 10 fs (Å)", "RMSE 50 fs (Å)", "skill vs const. vel. 10 fs", "NVE rollout survival",
-                   "NVE energy drift (meV/atom/ps)", "NVE RDF error (Å)", "thermostatted survival", "thermostatted RDF error (Å)",
-                   "speed-up vs LAMMPS"):
+    for header in ("usable at its stride", "Verlet force calls matched 10 fs", "RMSE 1 fs (Å)", "RMSE 10 fs (Å)", "RMSE 50 fs (Å)",
+                   "skill vs const. vel. 10 fs", "NVE rollout survival", "NVE time to failure (fs)", "NVE T − MD (K)",
+                   "NVE energy drift (meV/atom/ps)", "NVE VDOS error", "NVE RDF error (Å)", "thermostatted survival",
+                   "thermostatted RDF error (Å)", "speed-up vs LAMMPS"):
         assert header in readme
+    assert "## What \"usable at stride Δt\" means" in readme and "- **energy** (physical): NVE total-energy drift" in readme
     # the verdict is computed, not written by hand: gns-mini-seed0 really is worse than Verlet k=1 at 10 fs
     scores = json.loads((SUBMISSIONS / "gns-mini-seed0" / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]["10"]
     assert scores["submission"]["rmse_A"] > scores["verlet_eam_k1"]["rmse_A"]
-    assert re.search(r"\*\*gns-mini-seed0\*\* \*\*loses\*\* to verlet-eam-k1 at [0-9, and]*10 fs", readme)
+    assert re.search(r"\*\*gns-mini-seed0\*\* \*\*not usable at 10 fs: fails survival \(nve 0/16 survive.*\*\*loses\*\* "
+                     r"to verlet-eam-k1 at [0-9, and]*10 fs", readme)
     # an entry that wins somewhere and loses elsewhere gets both halves, each from its scores
-    scores = json.loads((SUBMISSIONS / "reference-gnn-mini" / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]
-    assert scores["1"]["submission"]["rmse_A"] > scores["1"]["zero_displacement"]["rmse_A"]
-    assert scores["10"]["submission"]["rmse_A"] < scores["10"]["zero_displacement"]["rmse_A"]
-    assert re.search(r"\*\*reference-gnn-mini\*\* \*\*loses\*\* to zero-displacement at 1 fs .*It beats zero-displacement at 10 and 50 fs",
-                     readme)
+    scores = json.loads((SUBMISSIONS / "gns-mini-seed0" / "scores.json").read_text())["stride_accuracy"]["nve"]["test"]["overall"]
+    assert scores["50"]["submission"]["rmse_A"] < scores["50"]["verlet_eam_k1"]["rmse_A"]
+    assert re.search(r"\*\*gns-mini-seed0\*\* .*It beats .*verlet-eam-k1 at 50 fs", readme)
+    # the usable baselines rank first; a learned entry that fails a physical check is below every baseline passing it
+    order = [m.group(1) for m in re.finditer(r"^\|\s*\d+\s*\|\s*\[([a-z0-9.-]+)\]", readme[:readme.index("### Split `test_temperature`")], re.M)]
+    assert order[:4] == ["verlet-eam-k8", "verlet-eam-k4", "verlet-eam-k2", "verlet-eam-k1"]
 
 
 def test_a_column_that_is_the_same_for_every_entry_is_stated_once_not_repeated(tmp_path):

@@ -18,6 +18,7 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TypedDict
 
 import numpy as np
@@ -140,35 +141,49 @@ def _verlet_rows(frames: SplitFrames, rows: np.ndarray, strides_fs: list[int], c
     (run in a worker process): {accumulator key: values at ``rows``}, and the names with velocities."""
     store = _Accumulator(frames.n_anchors, strides_fs, [b.value for b in baselines])
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
+    # (baseline, Δt) pairs by step size h = Δt / k: pairs of one h lie on one run (Δt = 10 fs with k = 4
+    # and 20 fs with k = 8 both take 2.5 fs steps), which saves a third of the steps and LAMMPS set-ups
+    by_step: dict[Fraction, list[tuple[Baseline, int]]] = {}
+    for baseline in baselines:
+        for dt in strides_fs:
+            step = Fraction(exact_step_fs).limit_denominator(1000) if baseline is Baseline.VERLET_EXACT else Fraction(dt, baseline.substeps(dt))
+            by_step.setdefault(step, []).append((baseline, dt))
     verlet = VerletEam(config, frames.n_atoms)
     try:
         for row in rows:
             r0, v0, cell = frames.positions[row], frames.velocities[row], frames.cell[row]
-            for baseline in baselines:
-                if baseline is Baseline.VERLET_EXACT:  # every Δt lies on one run at the targets' step
-                    states = dict(zip(strides_fs, verlet.along(r0, v0, cell, strides_fs, timestep_fs=exact_step_fs), strict=True))
-                else:
-                    states = {dt: verlet.advance(r0, v0, cell, float(dt), baseline.substeps(dt)) for dt in strides_fs}
-                for dt, (r, v) in states.items():
+            for step, pairs in by_step.items():
+                dts = sorted({dt for _, dt in pairs})
+                states = dict(zip(dts, verlet.along(r0, v0, cell, dts, timestep_fs=float(step)), strict=True))
+                for baseline, dt in pairs:
+                    r, v = states[dt]
                     store.add(np.array([row]), dt, baseline.value, frames, dt_index[dt], (r - r0)[None], v[None])
     finally:
         verlet.close()
     return {key: values[rows] for key, values in store.values.items()}, store.has_velocity
 
 
+def verlet_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Worker processes for the Verlet baselines (None for one: they run in this process). They
+    start on the first job, so a scoring whose baselines all come from the cache starts none;
+    spawned, not forked: the parent may already hold an MPI-initialised LAMMPS."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
+
+
 def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[int], config: BuildConfig, baselines,
-                     exact_step_fs: float, workers: int = 1) -> None:
+                     exact_step_fs: float, pool: ProcessPoolExecutor | None = None) -> None:
     """Every baseline's per-anchor errors on one split, into ``store``. The Verlet baselines (the
-    exact integrator steps ``exact_step_fs``, the dataset's NVE-branch step) run on ``workers``
-    processes, each on a contiguous share of the anchors; the numbers do not depend on how many."""
+    exact integrator steps ``exact_step_fs``, the dataset's NVE-branch step) run in ``pool``'s
+    processes, each on a contiguous share of the anchors, or here without one; the numbers do not
+    depend on how many processes ran them."""
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
     verlets = [b for b in baselines if b.is_verlet]
-    chunks = [c for c in np.array_split(np.arange(frames.n_anchors), workers) if len(c)] if verlets else []
+    shares = pool._max_workers if pool is not None else 1
+    chunks = [c for c in np.array_split(np.arange(frames.n_anchors), shares) if len(c)] if verlets else []
     jobs = [(frames, chunk, strides_fs, config, verlets, exact_step_fs) for chunk in chunks]
-    if len(jobs) > 1:  # spawn, not fork: the parent already holds an MPI-initialised LAMMPS
-        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(tqdm(pool.map(_verlet_rows, *zip(*jobs, strict=True)), total=len(jobs),
-                                desc=f"Verlet baselines ({frames.split}, {len(jobs)} processes)", unit="share", leave=False))
+    if pool is not None and len(jobs) > 1:
+        results = list(tqdm(pool.map(_verlet_rows, *zip(*jobs, strict=True)), total=len(jobs),
+                            desc=f"Verlet baselines ({frames.split}, {len(jobs)} processes)", unit="share", leave=False))
     else:
         results = [_verlet_rows(*job) for job in jobs]
     for chunk, (values, with_velocity) in zip(chunks, results, strict=True):
@@ -186,7 +201,7 @@ def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[
 
 def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
                 config: BuildConfig, baselines=tuple(Baseline), cache: BaselineCache | None = None,
-                workers: int = 1) -> dict[TargetKind, dict]:
+                pool: ProcessPoolExecutor | None = None) -> dict[TargetKind, dict]:
     """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
 
     Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
@@ -201,7 +216,7 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
     if stored is not None:
         store.restore(stored)
     else:
-        _baseline_errors(store, frames, strides_fs, config, baselines, config.nve_timestep_fs, workers)
+        _baseline_errors(store, frames, strides_fs, config, baselines, config.nve_timestep_fs, pool)
         if cache is not None:
             cache.put(what, store.of([b.value for b in baselines]))
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
@@ -238,15 +253,20 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
 def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, config: BuildConfig,
                   baselines=tuple(Baseline), cache: BaselineCache | None = None, workers: int | None = None) -> dict[str, dict[str, dict]]:
     """{target kind value: {split: result}}; a split on which the submission fails is reported as
-    ``{"failed": true, "error": ...}`` under both kinds, and the other splits are still scored."""
+    ``{"failed": true, "error": ...}`` under both kinds, and the other splits are still scored.
+    Baselines not in ``cache`` run on ``workers`` processes (default :func:`verlet_workers`)."""
     strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
     results: dict[str, dict[str, dict]] = {kind.value: {} for kind in TargetKind}
-    for name, frames in splits.items():
-        try:
-            by_kind = score_split(submission, frames, strides, batch_size, config, baselines, cache,
-                                  verlet_workers() if workers is None else workers)
-        except SubmissionOutputError as err:
-            by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
-        for kind, result in by_kind.items():
-            results[kind.value][name] = result
+    pool = verlet_pool(verlet_workers() if workers is None else workers)
+    try:
+        for name, frames in splits.items():
+            try:
+                by_kind = score_split(submission, frames, strides, batch_size, config, baselines, cache, pool)
+            except SubmissionOutputError as err:
+                by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
+            for kind, result in by_kind.items():
+                results[kind.value][name] = result
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return results
