@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from .score.baselines import VERLET_K_CURVE  # an enum only: no torch, LAMMPS or data is imported
+
 DEFAULT_DATA_DIR = Path("datasets/al-eam")
 
 
@@ -152,8 +154,8 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 
 @main.command("score")
 @click.argument("submissions", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--baseline", type=click.Choice(["verlet-eam-k1", "verlet-eam-k4", "verlet-eam-1fs"]), default=None,
-              help="score a built-in Verlet baseline as an entry of its own instead")
+@click.option("--baseline", type=click.Choice([b.entry_name for b in VERLET_K_CURVE]), default=None,
+              help="score a built-in Verlet baseline (k force calls per stride) as an entry of its own instead")
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True, help="built dataset directory")
 @click.option("--config", "config_name", default="mini", show_default=True, help="dataset config to score on")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)

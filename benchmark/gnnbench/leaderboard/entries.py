@@ -53,10 +53,6 @@ COLUMNS = [
            "whether the entry passes every usability check at its rollout stride (gnnbench/score/usability.py: survival, "
            "NVE energy drift, NVE temperature, structure (RDF), dynamics (VDOS, MSD), stride accuracy vs Verlet k=1); "
            "else how many it fails. The verdicts under the table name each failed check with its numbers", "", "", ""),
-    Column("force_calls", f"Verlet force calls matched {SKILL_DT_FS} fs",
-           f"force calls per stride that velocity-Verlet with the true EAM forces needs to match the entry's RMSE at Δt = {SKILL_DT_FS} fs "
-           "(log-log interpolation on k = 1, 2, 4, 8 sub-steps on the same anchors; '< 1': less accurate than one Verlet step, "
-           "'> 8': more accurate than eight). What a learned step saves on a potential dearer than EAM", "", "higher", ""),
     *(Column(f"rmse_{dt}", f"RMSE {dt} fs (Å)",
              f"RMSE of the per-atom displacement vector after one stride of Δt = {dt} fs against the NVE-branch targets: "
              "sqrt(mean over atoms of |Δr_pred − Δr_true|²), in Å, "
@@ -91,6 +87,10 @@ COLUMNS = [
     Column("rdf_thermo", "thermostatted RDF error (Å)",
            "mean over thermostatted rollouts of ∫|g_MD(r) − g_pred(r)| dr, in Å, against the NPT MD at that temperature, "
            "± the relative half-width of its 95 % bootstrap CI over trajectories", ".3f"),
+    Column("force_calls", f"Verlet force calls matched {SKILL_DT_FS} fs",
+           f"force calls per stride that velocity-Verlet with the true EAM forces needs to match the entry's RMSE at Δt = {SKILL_DT_FS} fs "
+           "(log-log interpolation on k = 1, 2, 4, 8 sub-steps on the same anchors; '< 1': less accurate than one Verlet step, "
+           "'> 8': more accurate than eight). What a learned step saves on a potential dearer than EAM", "", "higher", ""),
     Column("speedup", "speed-up vs LAMMPS",
            "simulated ns/day of the entry at its rollout stride / ns/day of LAMMPS EAM NPT at 1 fs, "
            "timed on the same machine in the same scoring run (> 1 = faster than MD)", ".3g", "higher", ""),
@@ -390,7 +390,7 @@ def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT, name=
         text = f"beats every baseline at {_dts(list(TABLE_DT_FS))}."
     return usable + text + " " + entry.rollout_sentence
 
-SECONDARY_COLUMNS = [c for c in COLUMNS if c.key.startswith("rmse_") or c.key == "skill_cv"]
+SECONDARY_COLUMNS = [c for c in COLUMNS if c.key.startswith("rmse_") or c.key in ("skill_cv", "force_calls")]
 # The tables of each section: the headline split with every column, then the others with accuracy only.
 TABLES = [(HEADLINE_SPLIT, COLUMNS), *((split, SECONDARY_COLUMNS) for split in SPLITS if split != HEADLINE_SPLIT)]
 

@@ -69,7 +69,7 @@ from ..score.usability import usability
 from ..untrusted import SCORES_MAX_BYTES, UntrustedInputError, folder_name_problem, load_json, read_capped, schema_message, short
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
-PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png")
+PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png", "survival.png", "vdos.png")
 ADDED_AFTER_SCORING = ("submission_url",)  # metadata keys that say where the file is, not what was scored
 BUILTIN_BASELINES = {b.entry_name: b for b in Baseline if b.is_verlet}
 RESCORE_RTOL = 1e-6
