@@ -24,6 +24,7 @@ from gnnbench.leaderboard.entries import COLUMNS, collect_entries, seed_spread, 
 from gnnbench.leaderboard.plot import accuracy_vs_cost_svg
 from gnnbench.leaderboard.validate import validate_submission_dir
 from gnnbench.predict.export import builtin_baseline_sha256
+from gnnbench.score.usability import usability
 
 REPO = Path(__file__).resolve().parents[1]
 SUBMISSIONS = REPO / "submissions"
@@ -120,6 +121,9 @@ def test_validate_accepts_a_copy_and_names_each_problem(tmp_path):
     assert "nve rollouts were skipped" in problems_after(
         lambda f: edit_json(f / "scores.json", lambda s: s["rollouts"].update(nve={"skipped": "--no-rollouts"})))
     assert "plots/rdf.png: missing" in problems_after(lambda f: (f / "plots" / "rdf.png").unlink())
+    # a number edited by hand no longer gives the verdict the file states: with Verlet k=1 at 0.5 Å, constant velocity would pass its stride check
+    assert "its usability verdict is not what its own numbers give" in problems_after(lambda f: edit_json(
+        f / "scores.json", lambda s: s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["verlet_eam_k1"].update(rmse_A=0.5)))
     assert "metadata.yaml: does not follow the metadata schema" in problems_after(
         lambda f: edit_yaml(f / "metadata.yaml", lambda m: m.update(trained_on_test=True)))
 
@@ -283,7 +287,8 @@ def test_entries_trained_with_different_seeds_show_their_spread(tmp_path):
         edit_yaml(folder / "metadata.yaml", lambda m, changes=changes: m.update(changes))
         edit_json(folder / "scores.json", lambda s, changes=changes, rmse=rmse: (
             s["submission"].update(name=changes["name"]), s["submission"]["metadata"].update(changes),
-            s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=rmse)))
+            s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=rmse),
+            s.update(usability=[check.as_dict() for check in usability(s)])))  # the verdict its new numbers give
         report = validate_submission_dir(folder)
         assert report.ok, report.problems
     entries = collect_entries(tmp_path / "submissions")[0]

@@ -48,9 +48,9 @@ How to read it:
   physical check never ranks above a baseline that passes that check. The verdicts under each
   table name every check an entry fails, with its numbers.
 - Rows with **kind `baseline`** are the suite's own baselines: zero displacement, constant
-  velocity r + vΔt, and velocity-Verlet with the true EAM forces and k = 1 or 4 steps per stride
-  (k = 2 and 8 are scored on the same frames inside every entry's run). A learned model is worth
-  something only where it beats them.
+  velocity r + vΔt, and velocity-Verlet with the true EAM forces and k = 1, 2, 4 or 8 steps per
+  stride (all four are also scored on the same frames inside every entry's run). A learned model
+  is worth something only where it beats them.
 - **Verlet force calls matched** says how many true-force calls per stride velocity-Verlet needs
   to be as accurate as the entry: what a learned step would save on a potential dearer than EAM,
   where the wall-time speed-up measured here does not carry over.

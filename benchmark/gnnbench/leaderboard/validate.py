@@ -296,6 +296,10 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
     except UntrustedInputError as err:
         report.problems.append(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
         return None
+    written_by = scores.get("scorer_version") if isinstance(scores, dict) else None
+    if written_by != SCORER_VERSION:  # another version's schema: its own problems would say nothing useful
+        report.problems.append(f"{path}: written by scorer {short(str(written_by), 40)}, the current scorer is {SCORER_VERSION}; rescore it")
+        return None
     try:
         validate_scores(scores)
     except jsonschema.ValidationError as err:
@@ -308,8 +312,6 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
     if consistency:
         report.problems.append(f"{path}: {consistency}")
         return None
-    if scores["scorer_version"] != SCORER_VERSION:
-        report.problems.append(f"{path}: written by scorer {scores['scorer_version']}, the current scorer is {SCORER_VERSION}; rescore it")
     dataset = scores["dataset"]
     if (dataset["name"], dataset["version"]) != (DATASET_REPO, DATASET_VERSION):
         report.problems.append(f"{path}: scored on {dataset['name']} {dataset['version']}, the current revision is "
