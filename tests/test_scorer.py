@@ -206,7 +206,8 @@ def test_constant_velocity_end_to_end_with_rollouts_cost_plots_and_schema(mini_d
     assert "scored 1 of 1 submission(s) in" in result.stdout
     assert "NVE rollouts" in result.stdout and "Thermostatted rollouts" in result.stdout and "speed-up" in result.stdout
     assert "Δt = 10 fs over 2000 fs" in result.stdout and "Δt = 10 fs over 1300 fs" in result.stdout
-    assert "Δt 10 fs: constant-velocity LOSES to Verlet k=1, Verlet k=4" in result.stdout  # said plainly
+    assert "Δt 10 fs: constant-velocity LOSES to Verlet k=1, Verlet k=2, Verlet k=4, Verlet k=8" in result.stdout  # said plainly
+    assert "FAIL  stride: RMSE at 10 fs" in result.stdout and "=> NOT USABLE at 10 fs" in result.stdout  # and judged
     scores = json.loads((path.parent / "scores.json").read_text())
     validate_scores(scores)
     assert scores["dataset"]["data_sha256"] and scores["scorer_version"] == SCORER_VERSION
