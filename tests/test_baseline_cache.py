@@ -56,3 +56,21 @@ def test_the_directory_comes_from_the_environment_and_off_turns_it_off(monkeypat
 def test_the_code_digest_covers_the_scorer_source():
     assert len(code_digest()) == 64
     assert code_digest() == code_digest.__wrapped__()  # stable
+
+
+def test_an_edited_number_or_a_file_moved_to_another_key_is_a_miss(tmp_path):
+    """The content check: a file must carry its value's sha256 and repeat what it was computed from."""
+    import json
+    import shutil
+
+    cache = BaselineCache("a" * 64, "mini", tmp_path)
+    cache.put(WHAT, VALUE)
+    path = cache.path(WHAT)
+    stored = json.loads(path.read_text())
+    stored["value"]["nve|10|verlet_eam_k1|mse"][0] = 1.5e-7  # Verlet made 100× better by hand
+    path.write_text(json.dumps(stored))
+    assert cache.get(WHAT) is None
+    cache.put(WHAT, VALUE)
+    other = {**WHAT, "strides_fs": [1, 10, 20]}
+    shutil.copy(path, cache.path(other))  # a result filed under a computation it is not
+    assert cache.get(other) is None and cache.get(WHAT) is not None

@@ -230,21 +230,28 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool, device: str,
                      trust_submission: bool, max_memory: float, call_timeout: float, submission_timeout: float) -> None:
     """Check submission FOLDERS: metadata schema, checksum, scorer version and dataset revision of scores.json."""
+    import contextlib
+    import tempfile
+
     from .leaderboard.validate import validate_submission_dir
+    from .score.baseline_cache import CACHE_ENV
     from .untrusted import short
 
     if rescore and data_root is None:
         raise click.UsageError("--rescore needs --data (the dataset to score on)")
     failed = 0
-    for folder in folders:
-        report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore, trust=trust_submission,
-                                         limits=_limits(max_memory, call_timeout, submission_timeout), device=device)
-        for note in report.notes:
-            click.echo(f"  note: {note}")
-        for problem in report.problems:
-            click.echo(f"  FAIL: {problem}", err=True)
-        click.echo(f"{'OK' if report.ok else 'INVALID'}: {short(str(folder), 200)}")  # a folder's name may hold control characters
-        failed += not report.ok
+    with contextlib.ExitStack() as stack:
+        if rescore:  # baselines computed afresh, once for this run, never read from the user's cache (anyone could edit it)
+            os.environ[CACHE_ENV] = stack.enter_context(tempfile.TemporaryDirectory(prefix="gnnbench-rescore-baselines-"))
+        for folder in folders:
+            report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore, trust=trust_submission,
+                                             limits=_limits(max_memory, call_timeout, submission_timeout), device=device)
+            for note in report.notes:
+                click.echo(f"  note: {note}")
+            for problem in report.problems:
+                click.echo(f"  FAIL: {problem}", err=True)
+            click.echo(f"{'OK' if report.ok else 'INVALID'}: {short(str(folder), 200)}")  # a folder's name may hold control characters
+            failed += not report.ok
     if failed:
         click.echo(f"{failed} of {len(folders)} folder(s) invalid", err=True)
         sys.exit(1)

@@ -77,18 +77,24 @@ def changed(before: dict, after: dict) -> list[str]:
 
 
 def fake_dataset(root: Path, config: str = "mini") -> Path:
-    """A dataset directory with a manifest and stand-in shards (random bytes): enough for everything the
-    scorer does before it reads a shard, which is where a corrupt or truncated shard must be caught."""
-    from gnnbench.package.manifest import write_manifest
+    """A dataset directory with the packaged ``mini`` recipe, every shard that recipe gives as a
+    stand-in (random bytes) and a manifest that says exactly what the recipe gives: enough for
+    everything the scorer does before it reads a shard, which is where a corrupt, truncated or
+    edited file, or a manifest that does not match its recipe, must be caught."""
+    from gnnbench.generate.config import load_config
+    from gnnbench.package.manifest import RECIPE_FIELDS, layout_from_recipe, write_manifest
 
-    files = [f"data/{config}/test-T0005K.parquet", f"data/{config}/test_temperature-T0050K.parquet",
-             f"data/{config}/nve_window/test-T0005K.parquet"]
-    for k, name in enumerate(files):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(os.urandom(20_000 + k))
-    (root / "recipes").mkdir(parents=True)
-    shutil.copy(REPO / "benchmark" / "gnnbench" / "configs" / "mini.yaml", root / "recipes" / f"{config}.yaml")
-    write_manifest(root, {config: {"splits": {"test": {"files": files[:1]}, "test_temperature": {"files": files[1:2]}},
-                                   "nve_window": {"test": {"files": files[2:]}}, "recipe": f"recipes/{config}.yaml",
-                                   "n_atoms": 256, "dt_fs": [1, 10]}})
+    recipe = root / "recipes" / f"{config}.yaml"
+    recipe.parent.mkdir(parents=True)
+    shutil.copy(REPO / "benchmark" / "gnnbench" / "configs" / "mini.yaml", recipe)
+    built = load_config(recipe)
+    layout = layout_from_recipe(built)
+    for part in layout.values():
+        for split in part.values():
+            for k, name in enumerate(split["files"]):
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(os.urandom(20_000 + k))
+            split["bytes"] = sum((root / name).stat().st_size for name in split["files"])
+    entry = {key: list(value) if isinstance(value, tuple) else value for key in RECIPE_FIELDS for value in [getattr(built, key)]}
+    write_manifest(root, {config: {**entry, **layout, "recipe": f"recipes/{config}.yaml", "recipe_sha256": built.sha256}})
     return root

@@ -22,7 +22,8 @@ Checks, in order; each failure is one line naming the file and the problem:
    the full protocol (no skipped rollouts or cost); it belongs to this submission (same
    name, sha256 and metadata; ``submission_url`` may be added after scoring, nothing else); and
    its usability verdict is what its own numbers give (:mod:`gnnbench.score.usability`).
-4. With ``data_root``: it was scored on the same build of the dataset (``data_digest``: the shards and recipes).
+4. With ``data_root``: it was scored on the same build of the dataset (``data_digest``: the shards and recipes,
+   hashed from disk, and the manifest's split map checked against the recipe, as the scorer does).
 5. The scorer's plots are present.
 6. With ``rescore=True``: the scorer is run again on ``data_root`` (the model in the sandbox,
    :mod:`gnnbench.predict.sandbox`) and every accuracy and rollout number must be reproduced
@@ -343,12 +344,16 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
     if len(scores["errors"]) > 10:
         report.notes.append(f"{path}: and {len(scores['errors']) - 10} more errors")
     if data_root is not None:
-        from ..package.manifest import data_digest
+        from ..package.manifest import CorruptDatasetError, data_digest, verify_config
 
-        local = data_digest(Path(data_root))
-        if local != dataset["data_sha256"]:
-            report.problems.append(f"{path}: scored on dataset build {dataset['data_sha256'][:12]}…, "
-                                   f"{Path(data_root) / 'manifest.json'} is {local[:12]}…")
+        try:  # the files by content and the split map against the recipe, as the scorer checks them
+            local = data_digest(Path(data_root), verify_config(Path(data_root), dataset["config"]))
+        except (CorruptDatasetError, FileNotFoundError, ValueError) as err:
+            report.problems.append(f"{path}: cannot be checked against {short(Path(data_root), 200)}: {short(str(err), 400)}")
+        else:
+            if local != dataset["data_sha256"]:
+                report.problems.append(f"{path}: scored on dataset build {dataset['data_sha256'][:12]}…, "
+                                       f"{Path(data_root) / 'manifest.json'} is {local[:12]}…")
     return scores
 
 

@@ -1,9 +1,20 @@
 """The sha256 manifest of a built dataset, and the checks against it (``gnnbench data verify``,
-and :func:`verify_config` before every scoring run).
+and :func:`verify_config` before every scoring run and ``gnnbench validate --data``).
 
 ``manifest.json`` lists every file of the dataset repository (shards, recipes, card) with its
 size and sha256, plus per config the recipe hash, LAMMPS version, potential, split sizes and the
 NVE targets' own error (``nve_target_floor``, read back with :func:`target_floor_A`).
+
+What decides what is scored, and how each part is tied to ``data_sha256`` (:func:`data_digest`):
+
+* the shards' bytes and the recipe's bytes: hashed into the digest, and every one is hashed
+  again from disk before a scoring run reads it (no cache by size or modification time: a file
+  edited with its mtime restored is caught; hashing the 85 MB of ``mini`` takes about 0.3 s);
+* the split-to-shard map and the row counts (``configs.<config>.splits`` and ``nve_window``), and
+  the fields that repeat the recipe (Δt list, temperatures, atom count, steps): not hashed, but
+  required to be exactly what the recipe gives (:func:`layout_from_recipe`), so they add nothing
+  the recipe's hash does not already pin. A manifest that lists only the coldest test shard, say,
+  is refused by name, by ``score``, ``validate --data`` and ``data verify`` alike.
 """
 
 from __future__ import annotations
@@ -12,14 +23,17 @@ import csv
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from .. import DATASET_REPO, DATASET_VERSION
+from ..generate.config import BuildConfig, load_config
 from ..generate.lammps_runtime import sha256_file
+from .shards import shard_path, window_shard_path
+from .splits import ROLLOUT_SPLITS, SPLITS, anchor_steps, rollout_start_step, split_of
 
 MANIFEST = "manifest.json"
-VERIFIED_CACHE = ".verified.json"  # {file: [bytes, mtime_ns, sha256]} of files found to match; a dotfile, so not a dataset file
+RECIPE_FIELDS = ("dt_fs", "train_temperatures_K", "held_out_temperatures_K", "n_atoms", "nve_timestep_fs", "nve_window_ps",
+                 "nve_window_interval_fs", "description", "potential")  # manifest fields that repeat the recipe
 
 
 FLOOR_KEY = "nve_target_floor"  # per config in manifest.json
@@ -134,6 +148,9 @@ def verify(root: Path) -> list[str]:
     for name in dataset_files(root):
         if name not in manifest["files"]:
             problems.append(f"{name}: not in the manifest")
+    if not problems:  # the recipes on disk are the manifest's: now check what the manifest says they give
+        for config in sorted(manifest.get("configs", {})):
+            problems += layout_problems(root, manifest, config)
     return problems
 
 
@@ -164,21 +181,19 @@ def config_files(manifest: dict, config: str) -> list[str]:
 
 
 def verify_config(root: Path, config: str) -> dict[str, str]:
-    """Check every file of ``config`` (:func:`config_files`) against manifest.json before it is read;
-    return {file: sha256}. Raises CorruptDatasetError naming each bad file (at most five).
+    """Check every file of ``config`` (:func:`config_files`) against manifest.json before it is read,
+    and the manifest's split map against the recipe (:func:`layout_problems`); return {file: sha256}.
+    Raises CorruptDatasetError naming each problem (at most five).
 
-    A file whose size differs is reported without hashing (a truncated download or build). A file
-    whose size and mtime are those recorded in ``.verified.json`` when it last matched is not
-    hashed again, so a second scoring costs one ``stat`` per file; the cache is written atomically,
-    and not at all where the dataset directory is read-only. It guards against corruption and
-    truncation, not against someone who edits a shard and restores its mtime.
+    A file whose size differs is reported without hashing (a truncated download or build). Every
+    other file is hashed from disk, every time: trusting a cache of sizes and modification times
+    let a recipe edited with its mtime restored be scored under the official ``data_sha256``.
     """
     root = Path(root)
     manifest = read_manifest(root)
     if config not in manifest.get("configs", {}):
         raise CorruptDatasetError(f"{root / MANIFEST}: config {config!r} is not built (built: {', '.join(sorted(manifest.get('configs', {})))})")
-    cache = _read_cache(root)
-    problems, failed, verified, fresh = [], [], {}, {}
+    problems, verified = [], {}
     for name in config_files(manifest, config):
         path = PurePosixPath(name)
         if path.is_absolute() or ".." in path.parts or name not in manifest["files"]:
@@ -186,52 +201,92 @@ def verify_config(root: Path, config: str) -> dict[str, str]:
             continue
         expected, where = manifest["files"][name], root / name
         try:
-            info = os.stat(where)
+            size = os.stat(where).st_size
         except FileNotFoundError:
             problems.append(f"{where}: missing; rebuild or re-download the dataset")
-            failed.append(name)
             continue
-        if info.st_size != expected["bytes"]:
-            problems.append(f"{where}: {info.st_size} bytes, the manifest says {expected['bytes']} (corrupt or truncated shard); "
+        if size != expected["bytes"]:
+            problems.append(f"{where}: {size} bytes, the manifest says {expected['bytes']} (corrupt or truncated shard); "
                             "rebuild or re-download")
-            failed.append(name)
             continue
-        key = [info.st_size, info.st_mtime_ns]
-        cached = cache.get(name)
-        actual = cached[2] if isinstance(cached, list) and len(cached) == 3 and cached[:2] == key else sha256_file(where)
+        actual = sha256_file(where)
         if actual != expected["sha256"]:
             problems.append(f"{where}: sha256 {actual[:16]}… differs from the manifest's {expected['sha256'][:16]}… "
-                            "(corrupt or truncated shard); rebuild or re-download")
-            failed.append(name)
+                            "(corrupt, truncated or edited); rebuild or re-download")
             continue
         verified[name] = actual
-        fresh[name] = [*key, actual]
-    updated = {name: entry for name, entry in cache.items() if name not in failed} | fresh
-    if updated != cache:
-        _write_cache(root, updated)
+    if not problems:
+        problems += layout_problems(root, manifest, config)
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise CorruptDatasetError(f"{root}: the dataset does not match its manifest, nothing was scored: {shown}")
     return verified
 
 
-def _read_cache(root: Path) -> dict:
-    try:
-        cache = json.loads((root / VERIFIED_CACHE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return cache if isinstance(cache, dict) else {}
+def layout_from_recipe(config: BuildConfig) -> dict:
+    """What a build of ``config`` writes, from the recipe alone: ``{"splits": {split: {"files",
+    "rows"}}, "nve_window": {split: {"files", "rows"}}}`` as in the manifest's config entry
+    (files sorted; rows = anchors for a split, window frames for an NVE window)."""
+    splits = {s: {"files": [], "rows": 0} for s in SPLITS}
+    windows = {s: {"files": [], "rows": 0} for s in ROLLOUT_SPLITS}
+    interval = round(config.nve_window_interval_fs / config.timestep_fs)
+    for t in config.temperatures_K:
+        counts: dict[str, int] = {}
+        for step in anchor_steps(config):
+            split = split_of(config, t, step)
+            if split is not None:
+                counts[split] = counts.get(split, 0) + 1
+        for split, n in counts.items():
+            splits[split]["files"].append(shard_path(config, split, t))
+            splits[split]["rows"] += n
+        start = rollout_start_step(config, t)
+        if start is not None:
+            split = split_of(config, t, start)
+            windows[split]["files"].append(window_shard_path(config, split, t))
+            windows[split]["rows"] += len(range(start, start + config.nve_window_steps + 1, interval))
+    return {"splits": {s: {**v, "files": sorted(v["files"])} for s, v in splits.items()},
+            "nve_window": {s: {**v, "files": sorted(v["files"])} for s, v in windows.items()}}
 
 
-def _write_cache(root: Path, cache: dict) -> None:
+def layout_problems(root: Path, manifest: dict, config: str) -> list[str]:
+    """Where the manifest's entry for ``config`` differs from what its recipe gives: the recipe's
+    file and hash, the split-to-shard map and row counts (:func:`layout_from_recipe`), each part's
+    byte count, and the fields that repeat the recipe (``RECIPE_FIELDS``). The recipe file must
+    already match its sha256 (:func:`verify` or :func:`verify_config` check that first)."""
+    where = f"{Path(root) / MANIFEST}: config {config!r}"
+    entry = manifest["configs"][config]
+    recipe_name = f"recipes/{config}.yaml"
+    if entry.get("recipe") != recipe_name:
+        return [f"{where}: its recipe is {entry.get('recipe')!r}, not {recipe_name!r}"]
     try:
-        handle, tmp = tempfile.mkstemp(dir=root, prefix=VERIFIED_CACHE + ".", suffix=".tmp")
-    except OSError:  # a read-only dataset: it is verified again next time
-        return
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(cache, out, indent=0, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, root / VERIFIED_CACHE)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+        recipe = load_config(Path(root) / recipe_name)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        return [f"{where}: its recipe {recipe_name} cannot be read ({str(err)[:200]})"]
+    problems = []
+    if recipe.name != config:
+        problems.append(f"{where}: its recipe names config {recipe.name!r}")
+    if entry.get("recipe_sha256") != recipe.sha256 or manifest["files"].get(recipe_name, {}).get("sha256") != recipe.sha256:
+        problems.append(f"{where}: recipe_sha256 is not the sha256 of {recipe_name}")
+    for key in RECIPE_FIELDS:
+        value = getattr(recipe, key)
+        if entry.get(key) != (list(value) if isinstance(value, tuple) else value):
+            problems.append(f"{where}: {key} {str(entry.get(key))[:80]} is not the recipe's {str(value)[:80]}")
+    expected = layout_from_recipe(recipe)
+    for part in ("splits", "nve_window"):
+        for split, want in expected[part].items():
+            have = entry.get(part, {}).get(split, {})
+            label = f"{part}.{split}" if part == "splits" else f"nve_window.{split}"
+            if have.get("files") != want["files"]:
+                missing = sorted(set(want["files"]) - set(have.get("files") or []))
+                extra = sorted(set(have.get("files") or []) - set(want["files"]))
+                problems.append(f"{where}: {label} lists {len(have.get('files') or [])} shards, the recipe gives "
+                                f"{len(want['files'])}" + (f"; missing {', '.join(missing[:3])}" if missing else "")
+                                + (f"; not the recipe's {', '.join(extra[:3])}" if extra else ""))
+            elif have.get("rows") != want["rows"]:
+                problems.append(f"{where}: {label} says {have.get('rows')} rows, the recipe gives {want['rows']}")
+            elif have.get("bytes") != sum(manifest["files"].get(name, {}).get("bytes", -1) for name in want["files"]):
+                problems.append(f"{where}: {label} says {have.get('bytes')} bytes, not the sum of its shards' sizes")
+        extra_splits = sorted(set(entry.get(part, {})) - set(expected[part]))
+        if extra_splits:
+            problems.append(f"{where}: {part} has splits the recipe does not give: {', '.join(map(str, extra_splits))[:200]}")
+    return problems

@@ -15,9 +15,15 @@ A file is named by the SHA-256 of everything its content depends on:
   (``gnnbench.score``, ``gnnbench.generate``, ``gnnbench.load``, ``gnnbench.units``) and the
   LAMMPS version.
 
-So a changed input is a new name and a stale file is never read. A file that cannot be read or
-parsed counts as missing; a cache directory that cannot be written only costs time. A hit gives
-the numbers a miss would (``tests/test_scorer.py`` scores twice and compares every number).
+So a changed input is a new name and a stale file is never read. A file is also checked by its
+content before it is used: it must repeat the identity and the computation its name was made
+from, and carry the sha256 of its value (``value_sha256``, of the value's canonical JSON), so a
+truncated, corrupted or hand-edited number is not read. A file that fails a check, or cannot be
+read or parsed, counts as missing (it is recomputed and replaced); a cache directory that cannot
+be written only costs time. A hit gives the numbers a miss would (``tests/test_scorer.py`` scores
+twice and compares every number). The check catches accidents and careless edits, not someone who
+can write the cache and recompute a sha256: ``gnnbench validate --rescore`` therefore never reads
+the user's cache (it computes the baselines afresh in a private one).
 """
 
 from __future__ import annotations
@@ -93,14 +99,23 @@ class BaselineCache:
     def get(self, what: dict) -> Any | None:
         path = self.path(what)
         try:
-            value = json.loads(path.read_text())["value"] if path is not None else None
-        except (OSError, ValueError, KeyError, TypeError):
-            value = None
+            stored = json.loads(path.read_text()) if path is not None else None
+        except (OSError, ValueError):
+            stored = None
+        value = stored.get("value") if self._intact(stored, what) else None
         if value is None:
             self.misses += 1
         else:
             self.hits += 1
         return value
+
+    def _intact(self, stored: Any, what: dict) -> bool:
+        """The file repeats this identity and ``what``, and its value has its recorded sha256."""
+        if not isinstance(stored, dict) or "value" not in stored or stored.get("what") != json.loads(json.dumps(what)):
+            return False
+        if any(stored.get(key) != value for key, value in self.identity.items()):
+            return False
+        return stored.get("value_sha256") == value_digest(stored["value"])
 
     def put(self, what: dict, value: Any) -> None:
         path = self.path(what)
@@ -109,11 +124,17 @@ class BaselineCache:
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"what": what, **self.identity, "value": value}, default=_plain))
+            plain = json.loads(json.dumps(value, default=_plain))  # the value as it will be read back
+            tmp.write_text(json.dumps({"what": what, **self.identity, "value_sha256": value_digest(plain), "value": plain}))
             tmp.replace(path)
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
+
+
+def value_digest(value: Any) -> str:
+    """sha256 of a JSON value's canonical form (sorted keys, no spaces)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _plain(value):

@@ -120,7 +120,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     ``plots/`` and the submission's rollouts (``rollouts/<mode>/``) into ``out_dir``; return the scores.
 
     The config's shards and recipe are checked against the dataset's manifest first
-    (:func:`verify_config`, cached by size and mtime): a corrupt or truncated file raises
+    (:func:`verify_config`, every file hashed, the split map checked against the recipe): a corrupt, truncated or edited file raises
     CorruptDatasetError before anything is read or written."""
     started = time.perf_counter()
     data_root, out_dir = Path(data_root), Path(out_dir)
