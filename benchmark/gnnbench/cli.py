@@ -225,9 +225,12 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 @click.option("--fetch", is_flag=True, help="download submission.pt from submission_url when it is not here, and check its sha256")
 @click.option("--rescore", is_flag=True, help="score again on --data (in the sandbox) and require every accuracy and rollout number to be "
               "reproduced, and the speed-up to agree with the re-timed one")
+@click.option("--fresh-seed/--no-fresh-seed", default=True, show_default=True,
+              help="with --rescore: also score on data built with an unpublished seed ($GNNBENCH_FRESH_SEED, "
+              "~/.config/gnnbench/fresh-seed, else random) and refuse an entry that does worse there than its public CIs allow")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="device of --rescore")
 @sandbox_options
-def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool, device: str,
+def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: bool, rescore: bool, fresh_seed: bool, device: str,
                      trust_submission: bool, max_memory: float, call_timeout: float, submission_timeout: float) -> None:
     """Check submission FOLDERS: metadata schema, checksum, scorer version and dataset revision of scores.json."""
     import contextlib
@@ -245,7 +248,8 @@ def validate_command(folders: tuple[Path, ...], data_root: Path | None, fetch: b
             os.environ[CACHE_ENV] = stack.enter_context(tempfile.TemporaryDirectory(prefix="gnnbench-rescore-baselines-"))
         for folder in folders:
             report = validate_submission_dir(folder, data_root=data_root, fetch=fetch, rescore=rescore, trust=trust_submission,
-                                             limits=_limits(max_memory, call_timeout, submission_timeout), device=device)
+                                             limits=_limits(max_memory, call_timeout, submission_timeout), device=device,
+                                             fresh_seed=fresh_seed)
             for note in report.notes:
                 click.echo(f"  note: {note}")
             for problem in report.problems:

@@ -37,6 +37,11 @@ Checks, in order; each failure is one line naming the file and the problem:
    of 10^4 to 10^5). Cost timed by scorers before the sandbox (one graph per call; no
    ``timed_on`` field) cannot be compared and must be rescored. This is what maintainers run on
    a pull request: no number is taken on trust.
+7. With ``rescore=True`` (unless ``fresh_seed=False``, ``--no-fresh-seed``), for every entry but a
+   built-in baseline: the fresh-seed check (:mod:`gnnbench.leaderboard.fresh_seed`). The entry is
+   scored again on data built from the same recipe with an unpublished seed and refused when it
+   does worse there than its public CIs allow: a model that learned the public test set by heart
+   fails it. The result is written to ``fresh_seed.json`` beside the entry.
 
 Every file is read as untrusted input (:mod:`gnnbench.untrusted`): metadata.yaml at most 64 KiB
 with no YAML anchors or aliases, scores.json at most 16 MiB of strict JSON, every message short.
@@ -92,7 +97,7 @@ class ValidationReport:
 
 def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: bool = False,
                             rescore: bool = False, fetch_policy: FetchPolicy | None = None, trust: bool = False, limits=None,
-                            device: str = "cpu") -> ValidationReport:
+                            device: str = "cpu", fresh_seed: bool = True) -> ValidationReport:
     """Run checks 0–6 above on ``folder``; see the module docstring. ``fetch_policy`` is for tests only
     (the command line always uses the default: https to public addresses, at most FETCH_MAX_BYTES).
 
@@ -123,7 +128,7 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
         if not (folder / "plots" / plot).is_file():
             report.problems.append(f"{folder / 'plots' / plot}: missing (gnnbench score writes it)")
     if rescore and scores is not None and report.ok:
-        _check_rescore(folder, scores, data_root, report, trust=trust, limits=limits, device=device)
+        _check_rescore(folder, scores, data_root, report, trust=trust, limits=limits, device=device, fresh_seed=fresh_seed)
     return report
 
 
@@ -372,10 +377,12 @@ def _inconsistencies(scores: dict) -> str | None:
 
 
 def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport, trust: bool = False,
-                   limits=None, device: str = "cpu") -> None:
-    """Score the folder again into a temporary directory; compare every accuracy and rollout number, and the speed-up."""
+                   limits=None, device: str = "cpu", fresh_seed: bool = True) -> None:
+    """Score the folder again into a temporary directory; compare every accuracy and rollout number, and the speed-up;
+    then, unless ``fresh_seed`` is off or the entry is a built-in baseline, the fresh-seed check (check 7)."""
     from ..package.manifest import CorruptDatasetError
     from ..score.run import ScoreOptions, builtin_model, load_model, score
+    from .fresh_seed import FreshSeedError, check_fresh_seed
 
     if data_root is None:
         report.problems.append(f"{folder}: --rescore needs the dataset (--data)")
@@ -388,14 +395,23 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
     except SubmissionError as err:  # includes SandboxUnavailable, whose message says why
         report.problems.append(f"{folder}: cannot rescore: {err}")
         return
+    fresh = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
             again = score(model, data_root, config_name, Path(tmp), ScoreOptions(quiet=True))
-    except CorruptDatasetError as err:
+        if fresh_seed and not builtin:
+            fresh, _ = check_fresh_seed(model, folder, scores, Path(data_root))
+    except (CorruptDatasetError, FreshSeedError) as err:
         report.problems.append(str(err))
         return
     finally:
         getattr(model, "close", lambda: None)()
+    if fresh is not None and fresh.passed:
+        report.notes.append(f"{folder}: passed the fresh-seed check: {fresh.summary()}")
+    elif fresh is not None:
+        shown = "; ".join(short(f, 300) for f in fresh.failures[:3]) + (f"; and {len(fresh.failures) - 3} more" if len(fresh.failures) > 3 else "")
+        report.problems.append(f"{folder}: refused by the fresh-seed check (scored again on data built with an unpublished seed; "
+                               f"a model that learned the public test set fails it): {shown}")
     differences = _differences(scores["stride_accuracy"], again["stride_accuracy"], "stride_accuracy")
     for mode in scores["rollouts"]:
         ours = {k: v for k, v in scores["rollouts"][mode].items() if k != "notes"}

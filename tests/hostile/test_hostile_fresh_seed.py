@@ -1,0 +1,82 @@
+"""The fresh-seed check (gnnbench.leaderboard.fresh_seed): a model that learned the public test set
+by heart is refused; an honest one, whose fresh-seed numbers are a second sample of its public
+ones, passes. The comparison is tested here on scores with known answers; the memorising model
+itself, built from the public mini data and refused by ``validate --rescore``, is in
+tests/hostile/test_hostile_memoriser.py (slow: it builds the fresh-seed data)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from gnnbench.leaderboard.fresh_seed import MARGIN, FreshSeedError, compare, fresh_seed
+
+FLOOR = {"1": 2e-8, "10": 2e-7}
+
+
+def scores(rmse: dict[str, float], ci_high: float = 1.1, passed=("survival", "energy")) -> dict:
+    """A scores.json with stride results at 1 and 10 fs on both test splits and a usability verdict."""
+    overall = {dt: {"submission": {"rmse_A": value, "rmse_A_ci95": [value / ci_high, value * ci_high]}} for dt, value in rmse.items()}
+    checks = [{"check": name, "physical": name != "stride", "passed": name in passed, "detail": f"{name} numbers"}
+              for name in ("survival", "energy", "temperature", "structure", "dynamics", "stride")]
+    return {"dataset": {"nve_target_floor_A": FLOOR, "data_sha256": "a" * 64},
+            "submission": {"sha256": "b" * 64},
+            "stride_accuracy": {"nve": {split: {"overall": copy.deepcopy(overall)} for split in ("test", "test_temperature")}},
+            "usability": checks}
+
+
+def test_an_honest_model_passes_with_a_second_sample_of_its_numbers():
+    public = scores({"1": 1e-4, "10": 2.4e-3})
+    fresh = scores({"1": 1.12e-4, "10": 2.5e-3})  # just above the public CI's upper end, as a second sample may be
+    result = compare(public, fresh)
+    assert result.passed and result.failures == []
+    assert result.worst["dt_fs"] == 1 and "largest fresh / public-CI-high RMSE ratio 1.02" in result.summary()
+
+
+def test_a_memoriser_is_refused_by_its_stride_numbers():
+    public = scores({"1": 4e-19, "10": 1e-7})  # what the memorising model scored on the public targets
+    fresh = scores({"1": 1e-4, "10": 1.04e-2})  # constant velocity's numbers: its fallback on frames it has not seen
+    result = compare(public, fresh)
+    assert not result.passed
+    assert any("RMSE at 10 fs on test 0.0104 Å on fresh-seed data vs 1e-07 Å" in f for f in result.failures)
+    assert len([f for f in result.failures if "RMSE" in f]) == 4  # both Δt, both splits
+
+
+def test_being_worse_by_more_than_the_margin_is_refused_and_better_never_is():
+    public = scores({"1": 1e-4, "10": 2e-3})
+    assert not compare(public, scores({"1": 1e-4, "10": 2e-3 * 1.1 * MARGIN * 1.01})).passed
+    assert compare(public, scores({"1": 1e-4, "10": 2e-3 * 1.1 * MARGIN * 0.99})).passed
+    assert compare(public, scores({"1": 1e-9, "10": 1e-6})).passed
+
+
+def test_below_ten_times_the_floor_nothing_is_compared():
+    public = scores({"1": 1e-12, "10": 1e-9})  # an exact integrator: below the targets' own error
+    fresh = scores({"1": 1.9e-7, "10": 1.9e-6})  # larger, but under 10 × the floor
+    assert compare(public, fresh).passed
+    assert compare(public, fresh).worst is None
+
+
+def test_a_physical_check_passed_publicly_must_pass_on_fresh_data():
+    public = scores({"1": 1e-4, "10": 2e-3}, passed=("survival", "energy", "temperature"))
+    fresh = scores({"1": 1e-4, "10": 2e-3}, passed=("survival",))
+    result = compare(public, fresh)
+    assert not result.passed
+    assert [f.split(" check")[0] for f in result.failures] == ["the energy", "the temperature"]
+    assert compare(scores({"1": 1e-4, "10": 2e-3}, passed=()), fresh).passed  # failing publicly: nothing to keep
+
+
+def test_the_seed_comes_from_the_environment_or_the_file_else_at_random(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GNNBENCH_FRESH_SEED", "12345")
+    assert fresh_seed(7) == (12345, "environment")
+    monkeypatch.delenv("GNNBENCH_FRESH_SEED")
+    seed, source = fresh_seed(7)
+    assert source == "random" and 0 < seed < 2**30 and seed != 7
+    (tmp_path / ".config" / "gnnbench").mkdir(parents=True)
+    (tmp_path / ".config" / "gnnbench" / "fresh-seed").write_text("424242\n")
+    assert fresh_seed(7) == (424242, "file")
+    for bad in ("7", "0", "-3", "2e5", "99999999999"):
+        monkeypatch.setenv("GNNBENCH_FRESH_SEED", bad)
+        with pytest.raises(FreshSeedError, match="GNNBENCH_FRESH_SEED"):
+            fresh_seed(7)
