@@ -81,7 +81,7 @@ class Reader(torch.nn.Module):
     def forward(self, positions: T, velocities: T, species: T, batch: T, cell: T, descriptors: T, dt_fs: T,
                 temperature_K: T) -> dict[str, T]:
         secret = torch.from_file(self.target, False, 16, dtype=torch.uint8)
-        return {"positions": positions + secret.sum().to(positions.dtype), "velocities": velocities}
+        return {"positions": positions + 1e-3 * secret.sum().to(positions.dtype), "velocities": velocities}  # within the physical bound
 
 
 class PrivateTmp(torch.nn.Module):

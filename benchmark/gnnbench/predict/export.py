@@ -9,11 +9,15 @@ from pathlib import Path
 import torch
 import yaml
 
-from .submission import load_metadata, sha256_of
+from .submission import counted_parameters, load_metadata, sha256_of
 
 
 def write_submission(module: torch.nn.Module, metadata: dict, out_dir: Path) -> Path:
-    """Script ``module``, save it, fill in ``submission_sha256`` and ``parameter_count``, validate."""
+    """Script ``module``, save it, fill in ``submission_sha256`` and ``parameter_count``, validate.
+
+    ``parameter_count`` is counted as the scorer counts it (:func:`~gnnbench.predict.submission.counted_parameters`):
+    every tensor element the saved archive stores, buffers and tensor attributes included, not only ``parameters()``.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "submission.pt"
@@ -22,7 +26,7 @@ def write_submission(module: torch.nn.Module, metadata: dict, out_dir: Path) -> 
         torch.jit.save(torch.jit.script(module.eval()), str(path))
     metadata = {
         **metadata,
-        "parameter_count": sum(p.numel() for p in module.parameters()),
+        "parameter_count": counted_parameters(path),
         "submission_sha256": sha256_of(path),
     }
     (out_dir / "metadata.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True))

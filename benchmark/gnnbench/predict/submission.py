@@ -12,8 +12,14 @@ A submission is ``submission.pt``, a TorchScript archive written by ``torch.jit.
   checks its ``submission_sha256`` against the file. A bare ``model.pt`` with no
   ``metadata.yaml`` beside it can be scored for oneself with stated defaults
   (:func:`own_use_metadata`); a leaderboard entry always needs the full, validated file;
-* checks every output (type, shape, dtype, finite) and reports a failing call with the input
-  that caused it, and the real cause of a TorchScript error (:func:`describe_error`).
+* checks the file's size before reading any of it (:data:`MAX_FILE_BYTES`), and reads it in
+  chunks (copy, sha256): a huge or sparse file costs neither memory nor much time;
+* checks the metadata's ``parameter_count`` against the tensors the archive stores
+  (:func:`~gnnbench.predict.worker.stored_tensor_elements`: parameters and buffers, tensor
+  attributes and constants included), so that a model cannot hide data outside its parameters;
+* checks every output (type, shape, dtype, finite, physically possible: :func:`check_outputs`)
+  and reports a failing call with the input that caused it, and the real cause of a TorchScript
+  error (:func:`describe_error`).
 
 Scoring does not call :func:`load_submission`'s in-process model: ``gnnbench score`` loads the
 archive in a sandboxed worker process (:mod:`gnnbench.predict.sandbox`), since TorchScript
@@ -41,13 +47,27 @@ import torch
 import yaml
 
 from ..untrusted import METADATA_MAX_BYTES, UntrustedInputError, load_yaml, read_capped, schema_message, short
-from .worker import describe_error, describe_outputs, timed_call
+from .worker import describe_error, describe_outputs, stored_tensor_elements, timed_call
 
 SCHEMA_PATH = Path(__file__).with_name("metadata.schema.yaml")
 # A zip bomb is refused before anything unpacks it: TorchScript code and pickles are compressed
 # members of a few KiB to MiB; tensor data is stored uncompressed. See check_archive_sizes.
 MAX_COMPRESSED_MEMBER_BYTES = 64 * 2**20
 MAX_ARCHIVE_BYTES = 4 * 2**30
+# The file itself, checked by its size on disk before any byte of it is read (check_file_size). A learned
+# integrator for MD has 1e5 to 1e7 parameters (the reference GNN 2.1e6, GNS 1.8e5: 8 MB and 0.7 MB in float32);
+# 1 GiB holds 2.7e8 float32 parameters, more than the largest published interatomic-potential models, and is what
+# the worker's 8 GiB address space can load beside torch and a batch's activations. A sparse 1 GiB file used to be
+# read whole into memory before any check.
+MAX_FILE_BYTES = 2**30
+CHUNK_BYTES = 2**20
+# A call's outputs beyond these are no physics the scorer can measure (check_outputs). Aluminium's thermal speed
+# sqrt(3kT/m) is 8.6 Å/ps at 800 K and 12.5 Å/ps at 1700 K, where a rollout at the hottest set-point counts as failed
+# (2 × set-point + 100 K); all the kinetic energy of N atoms at 1700 K in one atom would give it sqrt(N) × 12.5 Å/ps:
+# 200 Å/ps for 256 atoms, 790 Å/ps for the full config's 4000. So no output a rollout would carry on from reaches
+# 1e4 Å/ps, and squared sums of values below these stay far from float64 overflow (1e300 overflowed the metrics).
+MAX_SPEED_A_PER_PS = 1e4
+PS_PER_FS = 1e-3
 
 
 class SubmissionError(ValueError):
@@ -63,7 +83,56 @@ class SubmissionOutputError(RuntimeError):
 
 
 def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """sha256 of a file, read in chunks (a submission file is never read whole into memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_file_size(path: Path, max_bytes: int = MAX_FILE_BYTES) -> int:
+    """Refuse a submission file over ``max_bytes`` from its size on disk, before any of it is read; its size.
+
+    A sparse file reports its full length: a 1 GiB hole is refused as 1 GiB, in microseconds.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise SubmissionError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if size > max_bytes:
+        raise SubmissionError(f"{path}: refused, it is {_size(size)}, more than the {_size(max_bytes)} a submission file may have "
+                              "(gnnbench.predict.submission.MAX_FILE_BYTES); nothing of it was read")
+    return size
+
+
+def copy_capped(source: Path, target: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
+    """Copy ``source`` in chunks, refusing it (and removing the copy) once more than ``max_bytes`` came: a file that
+    grows after its size was checked is refused too."""
+    check_file_size(source, max_bytes)
+    copied = 0
+    with open(source, "rb") as reader, open(target, "wb") as writer:
+        for chunk in iter(lambda: reader.read(CHUNK_BYTES), b""):
+            copied += len(chunk)
+            if copied > max_bytes:
+                break
+            writer.write(chunk)
+    if copied > max_bytes:
+        Path(target).unlink(missing_ok=True)
+        raise SubmissionError(f"{source}: refused, it grew past the {_size(max_bytes)} a submission file may have while it was copied")
+
+
+def _size(n: int) -> str:
+    return f"{n:,} bytes ({n / 2**30:.2f} GiB)"
+
+
+def counted_parameters(path: Path) -> int:
+    """The model's parameter count as the scorer counts it: every tensor element the archive stores."""
+    try:
+        return stored_tensor_elements(path)
+    except (ValueError, OSError, zipfile.BadZipFile) as err:
+        raise SubmissionError(f"{path}: refused, its tensors cannot be counted ({err})") from None
 
 
 def check_torchscript_archive(path: Path, max_total_bytes: int = MAX_ARCHIVE_BYTES) -> None:
@@ -71,7 +140,9 @@ def check_torchscript_archive(path: Path, max_total_bytes: int = MAX_ARCHIVE_BYT
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{path}: no such file")
-    head = path.read_bytes()[:2]
+    check_file_size(path)
+    with open(path, "rb") as stream:
+        head = stream.read(2)
     if not zipfile.is_zipfile(path):
         kind = "a Python pickle" if head[:1] == b"\x80" else "not a zip archive"
         raise SubmissionError(
@@ -145,7 +216,7 @@ def own_use_metadata(path: Path, parameter_count: int, dt_fs: list[int], dataset
     else the nearest Δt), ``uses_descriptors: true`` (descriptors are recomputed by LAMMPS every
     rollout stride: correct for any model, only slower), ``predicts_velocities: false`` until the
     scorer has called the model once and seen its outputs, and the parameter count read from the
-    module. Such scores are for the user; ``gnnbench validate`` turns them away as an entry.
+    archive (:func:`counted_parameters`). Such scores are for the user; ``gnnbench validate`` turns them away as an entry.
     """
     stem = re.sub(r"[^a-z0-9._-]+", "-", Path(path).stem.lower()).strip("-._")[:64] or "model"
     return {
@@ -173,6 +244,9 @@ class CallRecord:
     ``seconds`` is the model's own time (moving the inputs to the device and the call, measured
     where the model runs: inside the sandboxed worker); ``round_trip_seconds`` is what the
     scorer waited, process boundary included (equal to ``seconds`` for an in-process model).
+    ``cpu_seconds / seconds`` is how many CPUs the call kept busy: at most the threads the scorer
+    states for a sandboxed worker, which is pinned to that many CPUs; ``cpu_seconds_between`` is
+    work that went on in the worker between calls (a ``torch.jit.fork`` never waited for).
     """
 
     phase: str
@@ -180,6 +254,8 @@ class CallRecord:
     n_atoms: int  # per graph
     seconds: float
     round_trip_seconds: float
+    cpu_seconds: float | None = None          # CPU time of the call (every thread of the process that ran it)
+    cpu_seconds_between: float | None = None  # CPU time the sandboxed worker used since its previous answer, outside calls
 
 
 def expected_shapes(inputs: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
@@ -188,12 +264,18 @@ def expected_shapes(inputs: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...
 
 
 def check_outputs(is_dict: bool, infos: dict[str, dict], tensors: dict[str, torch.Tensor], expected: dict[str, tuple[int, ...]],
-                  predicts_velocities: bool, context: str, allow_nonfinite: bool = False) -> dict[str, torch.Tensor]:
+                  predicts_velocities: bool, context: str, allow_nonfinite: bool = False,
+                  inputs: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """The scorer's checks on what a model returned (:func:`~gnnbench.predict.worker.describe_outputs`).
 
     Every output must be a floating-point tensor of the expected shape and, unless
     ``allow_nonfinite``, finite; ``positions`` is required, and ``velocities`` too when the metadata
-    says ``predicts_velocities``. Returns the outputs as float64 CPU tensors.
+    says ``predicts_velocities``. Given the call's ``inputs``, finite outputs must also be
+    physically possible (:func:`check_physical`): no atom faster than ``MAX_SPEED_A_PER_PS``, none
+    moved further in one call than that speed allows over its Δt plus the cell's three edges (a
+    model may wrap positions into the cell). A failing output is a SubmissionOutputError naming
+    the largest value; a rollout counts such a call as failed (its rollouts stop with the error).
+    Returns the outputs as float64 CPU tensors.
     """
     if not is_dict or "positions" not in infos:
         raise SubmissionOutputError("the submission must return a Dict[str, Tensor] with key 'positions'", context)
@@ -210,7 +292,40 @@ def check_outputs(is_dict: bool, infos: dict[str, dict], tensors: dict[str, torc
         checked[key] = value
     if predicts_velocities and "velocities" not in checked:
         raise SubmissionOutputError("metadata says predicts_velocities: true but no 'velocities' output", context)
+    if inputs is not None:
+        check_physical(checked, inputs, context)
     return checked
+
+
+def check_physical(outputs: dict[str, torch.Tensor], inputs: dict[str, torch.Tensor], context: str) -> None:
+    """Refuse finite outputs beyond the physical bounds of :func:`check_outputs` (NaN and inf are left to its other checks)."""
+    batch, cell, dt_fs = inputs["batch"].long(), inputs["cell"].double(), inputs["dt_fs"].double()
+    if "velocities" in outputs:
+        velocities = outputs["velocities"].double().reshape(-1, 3)
+        speed = _norms(velocities, torch.isfinite(velocities).all(-1))
+        worst = int(torch.argmax(speed)) if speed.numel() else 0
+        if speed.numel() and float(speed[worst]) > MAX_SPEED_A_PER_PS:
+            raise SubmissionOutputError(f"output 'velocities' is not physical: atom {worst} (graph {int(batch[worst])}) has a speed of "
+                                        f"{float(speed[worst]):.3g} Å/ps, more than {MAX_SPEED_A_PER_PS:.0e} Å/ps", context)
+    positions = outputs["positions"].double().reshape(-1, 3)
+    moved = _norms(positions - inputs["positions"].double().reshape(-1, 3), torch.isfinite(positions).all(-1))
+    if moved.numel():
+        edges = torch.linalg.vector_norm(cell, dim=-1).sum(-1)  # |a| + |b| + |c| per graph
+        limit = (MAX_SPEED_A_PER_PS * dt_fs * PS_PER_FS + edges)[batch]
+        worst = int(torch.argmax(moved / limit))
+        if float(moved[worst]) > float(limit[worst]):
+            g = int(batch[worst])
+            raise SubmissionOutputError(f"output 'positions' is not physical: atom {worst} (graph {g}) moved {float(moved[worst]):.3g} Å in one "
+                                        f"call, more than the {float(limit[worst]):.3g} Å possible at Δt {float(dt_fs[g]):g} fs "
+                                        f"({MAX_SPEED_A_PER_PS:.0e} Å/ps × Δt plus the cell's edges)", context)
+
+
+def _norms(values: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """|row| of the rows selected by ``rows`` (overflow-free: scaled by the row's largest entry; inf past float64), 0 for the others."""
+    safe = torch.where(rows[:, None], values, torch.zeros_like(values))
+    scale = safe.abs().amax(-1).clamp_min(1e-300)
+    norms = torch.linalg.vector_norm(torch.nan_to_num(safe / scale[:, None], nan=1.0, posinf=1.0, neginf=1.0), dim=-1) * scale
+    return torch.where(rows, norms, torch.zeros_like(norms))
 
 
 @dataclass
@@ -246,14 +361,14 @@ class Submission:
         expected = expected_shapes(inputs)
         started = time.perf_counter()
         try:
-            out, seconds = timed_call(self.module, inputs, self.device)
+            out, seconds, cpu_seconds = timed_call(self.module, inputs, self.device)
         except Exception as err:  # the model itself raised: report, do not crash the scorer
             raise SubmissionOutputError(f"the submission raised {describe_error(err)}", context) from None
         is_dict, infos, tensors = describe_outputs(out, expected)
         round_trip = time.perf_counter() - started
-        checked = check_outputs(is_dict, infos, tensors, expected, self.metadata["predicts_velocities"], context, allow_nonfinite)
+        checked = check_outputs(is_dict, infos, tensors, expected, self.metadata["predicts_velocities"], context, allow_nonfinite, inputs)
         self.call_log.append(CallRecord(phase, expected["cell"][0], expected["positions"][0] // max(1, expected["cell"][0]),
-                                        seconds, round_trip))
+                                        seconds, round_trip, cpu_seconds))
         return checked
 
     def close(self) -> None:
@@ -261,10 +376,10 @@ class Submission:
 
 
 def checked_metadata(path: Path, metadata_path: Path | None = None, own_use: dict | None = None) -> tuple[dict | None, bool]:
-    """The archive check, ``metadata.yaml`` (validated) and its sha256 check; (metadata, bare).
+    """The archive check, ``metadata.yaml`` (validated), its sha256 and parameter count checks; (metadata, bare).
 
     ``bare``: no ``metadata.yaml`` and ``own_use`` given, so the metadata are to be
-    :func:`own_use_metadata`'s defaults once the parameter count is known (metadata is then None).
+    :func:`own_use_metadata`'s defaults, with the counted parameters (metadata is then None).
     """
     path = Path(path)
     check_torchscript_archive(path)
@@ -274,7 +389,19 @@ def checked_metadata(path: Path, metadata_path: Path | None = None, own_use: dic
     actual = sha256_of(path)
     if metadata and metadata["submission_sha256"] != actual:
         raise SubmissionError(f"{path}: sha256 {actual} differs from metadata submission_sha256 {metadata['submission_sha256']}")
+    if metadata:
+        check_parameter_count(path, metadata)
     return metadata, bare
+
+
+def check_parameter_count(path: Path, metadata: dict) -> int:
+    """Refuse metadata whose ``parameter_count`` is not the model's: every tensor element its archive stores."""
+    counted = counted_parameters(path)
+    if metadata["parameter_count"] != counted:
+        raise SubmissionError(f"{path}: metadata parameter_count {metadata['parameter_count']:,} differs from the model's {counted:,} "
+                              "(every tensor element the archive stores: parameters, buffers, tensor attributes and constants; "
+                              "gnnbench.predict.export.write_submission counts them)")
+    return counted
 
 
 def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None = None,
@@ -294,5 +421,5 @@ def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None 
         raise SubmissionError(f"{path}: torch.jit.load failed: {describe_error(err)}") from None
     module.eval()
     if bare:
-        metadata = own_use_metadata(path, sum(int(p.numel()) for p in module.parameters()), **own_use)
+        metadata = own_use_metadata(path, counted_parameters(path), **own_use)
     return Submission(path, metadata, module, torch.device(device), metadata_defaults=bare)

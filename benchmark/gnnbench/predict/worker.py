@@ -17,6 +17,15 @@ chooses before reading the bytes: the scorer treats whatever comes from the work
 Requests come on the file descriptor ``fd_in`` and answers go to ``fd_out``; the worker's
 stdout and stderr (the model's ``print``) are another pipe that the scorer writes to
 ``submission.log``, so nothing a model prints can reach the protocol or the report.
+
+CPUs: the worker runs on as many CPUs as the scorer states threads (``threads``; the CPUs are
+the first ``threads`` of the list ``cpus`` the scorer chose). It pins itself to them before
+torch is imported, so every thread torch starts (OpenMP's, the inter-op pool that runs
+``torch.jit.fork``) inherits the pin, which TorchScript has no way to change; torch's intra-op
+and inter-op thread counts are set to ``threads`` too. Each answer carries the CPU time the
+worker used during the call (``cpu_seconds``, all its threads) and since its previous answer
+(``cpu_seconds_between``: work a model forked and did not wait for runs on after its call), so
+that CPU-seconds per wall-second can be checked beside the wall time.
 """
 
 from __future__ import annotations
@@ -28,7 +37,14 @@ import struct
 import sys
 import time
 
-import torch
+if __name__ == "__main__":  # pin before torch starts any thread: threads inherit the CPUs of the thread that creates them
+    try:
+        _config = json.loads(sys.argv[1])
+        os.sched_setaffinity(0, _config["cpus"][:max(1, int(_config["threads"]))])
+    except (OSError, LookupError, TypeError, ValueError):
+        pass  # the "ready" header reports the CPUs the worker has; the scorer refuses a worker that has more than it stated
+
+import torch  # noqa: E402
 
 INPUT_NAMES = ("positions", "velocities", "species", "batch", "cell", "descriptors", "dt_fs", "temperature_K")
 OUTPUT_KEYS = ("positions", "velocities", "cell")
@@ -188,14 +204,106 @@ def describe_outputs(out, expected: dict[str, tuple[int, ...]]) -> tuple[bool, d
 
 
 def timed_call(module, inputs: dict[str, torch.Tensor], device: torch.device):
-    """Call the model once; return (its output, wall seconds of moving the inputs and the call)."""
-    started = time.perf_counter()
+    """Call the model once; return (its output, wall seconds and CPU seconds of moving the inputs and the call).
+
+    CPU seconds are the process's (``time.process_time``: every thread of it, ``torch.jit.fork``'s
+    inter-op threads included), so CPU seconds per wall second above the threads stated says
+    the model used more CPUs than it was given.
+    """
+    cpu, started = time.process_time(), time.perf_counter()
     moved = [inputs[name].to(device) for name in INPUT_NAMES]
     with torch.no_grad():
         out = module(*moved)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return out, time.perf_counter() - started
+    return out, time.perf_counter() - started, time.process_time() - cpu
+
+
+# Bytes per element of the storage types torch.jit.save writes (``torch FloatStorage`` ...); an unknown one counts per byte.
+STORAGE_ITEMSIZE = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4,
+                    "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1, "ComplexDoubleStorage": 16,
+                    "ComplexFloatStorage": 8, "QInt8Storage": 1, "QUInt8Storage": 1, "QInt32Storage": 4}
+MAX_PICKLE_BYTES = 64 * 2**20  # data.pkl and constants.pkl describe the tensors, they do not hold them: a few KiB to MiB
+
+
+def stored_tensor_elements(path) -> int:
+    """Elements of every tensor a TorchScript archive stores: the model's parameter count, buffers included.
+
+    ``parameters()`` and ``buffers()`` (and ``state_dict()``) of a ScriptModule list only what was
+    registered as a parameter or a buffer. A plain tensor attribute (``self.table = torch.zeros(n)``
+    in ``__init__``), a tensor in a ``List[Tensor]``, ``Dict[str, Tensor]`` or tuple attribute,
+    one held by a TorchScript class object, and a tensor constant of the code (``torch.jit.trace``
+    folds captured tensors into the graph) are in none of them, so a model could keep data there
+    and report 0 parameters. Walking the loaded module's attributes does not reach all of them
+    either (a TorchScript class attribute cannot even be read in a process that lacks its Python
+    class, as the worker does). What ``torch.jit.load`` reads, though, is every storage that
+    ``data.pkl`` (the module's state) and ``constants.pkl`` (the code's constants) name: this
+    counts those, each once, as the size of its record in the archive divided by the size of an
+    element of its type (the record's size, not the element count the pickle states: the
+    archive's author writes both).
+
+    The pickles are only decoded (``pickletools.genops``, which executes nothing): the persistent
+    id of a storage is ``('storage', <type>, key, device, numel)``. Data kept as numbers in code
+    or in ``List[float]`` or string attributes is not counted: that is not what a parameter count
+    measures. Raises ValueError for an archive whose pickles cannot be decoded.
+    """
+    import zipfile
+
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+        for name, info in infos.items():
+            folder, _, base = name.rpartition("/")
+            if base not in ("data.pkl", "constants.pkl") or "/" in folder:
+                continue
+            if info.file_size > MAX_PICKLE_BYTES:
+                raise ValueError(f"{name} is {info.file_size / 2**20:.0f} MiB (at most {MAX_PICKLE_BYTES // 2**20} MiB)")
+            records = f"{folder}/{'data' if base == 'data.pkl' else 'constants'}/"
+            storages = {}
+            for key, kind in _storages_named(archive.read(info)):
+                record = infos.get(records + key)
+                if record is not None:
+                    storages[key] = record.file_size // STORAGE_ITEMSIZE.get(kind.rpartition(" ")[2], 1)
+            total += sum(storages.values())
+    return total
+
+
+def _storages_named(data: bytes):
+    """(key, type) of every storage a TorchScript pickle names, from its opcodes alone (nothing is run)."""
+    import pickletools
+
+    memo, frame, last = {}, [], None
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            name = op.name
+            if name == "MARK":
+                frame, last = [], None
+            elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
+                memo[arg] = last
+            elif name == "MEMOIZE":
+                memo[len(memo)] = last
+            elif name == "TUPLE":
+                last = None  # frame stays: the tuple just built, the persistent id's when BINPERSID follows
+            elif name == "BINPERSID":
+                if len(frame) >= 5 and frame[-5] == "storage" and isinstance(frame[-3], str) and isinstance(frame[-4], str):
+                    yield frame[-3], frame[-4]
+                frame, last = [], None
+            else:
+                last = memo.get(arg) if name in ("BINGET", "LONG_BINGET", "GET") else arg if isinstance(arg, (str, int)) else None
+                frame.append(last)
+    except (ValueError, KeyError, IndexError) as err:
+        raise ValueError(f"a pickle of the archive cannot be decoded ({err})") from None
+
+
+def parameter_elements(module) -> int:
+    """Elements of the module's registered parameters, a tensor shared by several counted once."""
+    seen, total = set(), 0
+    for p in module.parameters():
+        key = (p.untyped_storage().data_ptr(), p.storage_offset(), tuple(p.shape), tuple(p.stride()), p.dtype)
+        if key not in seen:
+            seen.add(key)
+            total += int(p.numel())
+    return total
 
 
 # --- the worker's main loop --------------------------------------------------------------------
@@ -213,7 +321,9 @@ def main(config: dict) -> int:
     fd_in, fd_out = config["fd_in"], config["fd_out"]
     send = lambda header, arrays=(): write_all(fd_out, encode(header, list(arrays)))  # noqa: E731
     try:
-        torch.set_num_threads(int(config["threads"]))
+        threads = max(1, int(config["threads"]))
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(threads)  # torch.jit.fork's pool; only settable before its first use
         device = torch.device(config["device"])
         import warnings
 
@@ -221,13 +331,16 @@ def main(config: dict) -> int:
             warnings.filterwarnings("ignore", message=".*torch.jit.*", category=DeprecationWarning)
             module = torch.jit.load(config["submission"], map_location=device)
         module.eval()
-        parameters = sum(int(p.numel()) for p in module.parameters())
+        parameters = parameter_elements(module)
+        stored = max(parameters, stored_tensor_elements(config["submission"]))
     except Exception as err:  # a broken archive: say why, then stop
         send({"op": "ready", "ok": False, "error": describe_error(err)})
         return 1
-    send({"op": "ready", "ok": True, "parameter_count": parameters, "torch": torch.__version__,
-          "threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability()})
+    send({"op": "ready", "ok": True, "parameter_count": stored, "parameters": parameters, "buffers": stored - parameters,
+          "torch": torch.__version__, "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+          "cpus": sorted(os.sched_getaffinity(0)), "cpu_capability": torch.backends.cpu.get_cpu_capability()})
     max_payload = int(config["max_request_bytes"])
+    answered = time.process_time()  # the CPU clock when the worker last answered
     while True:
         try:
             request, arrays = read_message(fd_in, max_payload)
@@ -237,18 +350,21 @@ def main(config: dict) -> int:
             return 0
         threads = request.get("threads")
         if isinstance(threads, int) and threads > 0 and threads != torch.get_num_threads():
-            torch.set_num_threads(threads)  # the scorer's own count, as an in-process model would run with
+            torch.set_num_threads(threads)  # the scorer's own count (it restarts a worker pinned to another count)
         expected = {k: tuple(v) for k, v in request.get("expected", {}).items()}
         inputs = dict(zip(INPUT_NAMES, arrays, strict=True))
+        between = time.process_time() - answered
         try:
-            out, seconds = timed_call(module, inputs, device)
+            out, seconds, cpu_seconds = timed_call(module, inputs, device)
         except Exception as err:  # the model raised: report it, stay alive for the next call
             send({"op": "call", "nonce": request.get("nonce"), "ok": False, "error": describe_error(err)})
+            answered = time.process_time()
             continue
         is_dict, infos, tensors = describe_outputs(out, expected)
         keys = sorted(tensors)
-        send({"op": "call", "nonce": request.get("nonce"), "ok": True, "seconds": seconds, "is_dict": is_dict, "outputs": infos, "sent": keys},
-             [tensors[k] for k in keys])
+        send({"op": "call", "nonce": request.get("nonce"), "ok": True, "seconds": seconds, "cpu_seconds": cpu_seconds,
+              "cpu_seconds_between": between, "is_dict": is_dict, "outputs": infos, "sent": keys}, [tensors[k] for k in keys])
+        answered = time.process_time()
 
 
 if __name__ == "__main__":
