@@ -3,9 +3,11 @@
 TorchScript cannot run Python, but it can read and write files (``torch.save(obj, path)``,
 ``torch.from_file(path)``), so a submission could plant a ``.pth`` file that the next Python
 start runs, or read a secret. ``gnnbench score`` therefore never loads a submission in its own
-process. :func:`load_sandboxed` checks the archive and ``metadata.yaml`` here (nothing is
-unpickled or unpacked), copies the archive into a private folder and starts
-:mod:`gnnbench.predict.worker` under bubblewrap (``bwrap``, Linux namespaces):
+process. :func:`load_sandboxed` checks the archive's size before reading any of it, checks the
+archive and ``metadata.yaml`` here (nothing is unpickled or unpacked; the metadata's
+``parameter_count`` against every tensor element the archive stores), copies the archive in
+chunks into a private folder and starts :mod:`gnnbench.predict.worker` under bubblewrap
+(``bwrap``, Linux namespaces):
 
 * ``--unshare-all``: no network (an empty network namespace), its own PID, IPC and UTS
   namespaces, its own user namespace with every capability dropped and no nested ones;
@@ -14,10 +16,22 @@ unpickled or unpacked), copies the archive into a private folder and starts
   environment's prefixes, ``/proc/cpuinfo`` and ``/sys/devices/system/cpu`` (torch picks its
   vector kernels from them), the worker script and the submission's copy. No home folder, no
   repository, no ``/etc/passwd``, no ``/proc`` (on CPU); ``/dev`` is bwrap's minimal one, read-only;
-* the only writable place is a private ``/tmp`` (a size-limited tmpfs), also ``HOME``; the
-  environment is empty but for ``HOME``, ``PATH`` and ``OMP_NUM_THREADS``;
-* rlimits set by the worker before it opens the archive: address space (``--max-memory``),
-  CPU time, file size, no core dumps;
+* the only writable place is a private ``/tmp`` (a tmpfs of ``tmp_bytes``), also ``HOME``. The
+  root that bwrap builds in memory (where ``/sandbox`` and every mount point live) is remounted
+  read-only once the mounts are in place: it used to be writable and uncapped, and 16 files of
+  60 MiB written to ``/`` and ``/sandbox`` took 960 MiB of the host's shared memory past every
+  limit. The environment is empty but for ``HOME``, ``PATH`` and ``OMP_NUM_THREADS``;
+* CPUs: the worker pins itself, before torch starts a thread, to as many CPUs as the torch
+  threads the scorer states (one per physical core first, :func:`cpu_preference`), and sets
+  torch's intra-op and inter-op (``torch.jit.fork``) thread counts to match, so a model cannot
+  run on more cores than its cost says: a ``torch.jit.fork`` of four loops used both cores of a
+  2-core machine while the report said 1 thread. When the scorer's own count changes (LAMMPS
+  sets it when it starts), the next call gets a fresh worker pinned to the new count (not
+  counted against ``max_worker_starts``). Each call's CPU time (all threads) comes back with its
+  wall time (``CallRecord.cpu_seconds``; CPU seconds per wall second in ``sandbox_info()["cpu"]``),
+  and the CPU used between calls (work forked and never waited for) too;
+* rlimits set by the worker before it opens the archive: address space (``--max-memory``; none
+  on CUDA, whose driver reserves huge virtual ranges), CPU time, file size, no core dumps;
 * wall-clock limits enforced here: per call (``--call-timeout``) and in all, for every call and
   worker start of one submission (``--submission-timeout``). A worker that runs over, crashes or
   runs out of memory is killed (its process group; bwrap's ``--die-with-parent`` and the PID
@@ -25,10 +39,40 @@ unpickled or unpacked), copies the archive into a private folder and starts
   context (which metric, Δt, step) and the real error text; the next metric gets a fresh worker.
 
 The worker's stdout and stderr (a model's ``print``) go to ``submission.log`` beside
-``scores.json``, capped at ``log_bytes``; requests and answers travel on two other pipes in a
-pickle-free format (:mod:`gnnbench.predict.worker`) whose every header, dtype, shape and size
-this side checks before reading. The output checks are the in-process ones
-(:func:`gnnbench.predict.submission.check_outputs`).
+``scores.json``, capped at ``log_bytes``, every line as ``model| <line>`` with control, bidi and
+zero-width characters written as escapes, and the scorer's own lines as ``[gnnbench] <note>``
+(:class:`LogSink`): a model cannot write a line that passes for the scorer's, nor move the
+cursor of a terminal that shows the log; error messages quote its last lines the same way.
+Requests and answers travel on two other pipes in a pickle-free format
+(:mod:`gnnbench.predict.worker`) whose every header, dtype, shape and size this side checks
+before reading. The output checks are the in-process ones
+(:func:`gnnbench.predict.submission.check_outputs`: finite and physically possible).
+
+CUDA (``--device cuda``, :func:`cuda_binds`) adds only what the NVIDIA driver needs, never all
+of ``/sys`` or the host's ``/proc``:
+
+* the device files ``/dev/nvidia*`` (``nvidiactl``, ``nvidia0``.., ``nvidia-uvm`` and
+  ``-uvm-tools``, ``nvidia-modeset``, ``nvidia-caps/`` for MIG), read-write: they are how CUDA
+  talks to the GPU, so the driver's ioctl interface is exposed to the model's CUDA kernels;
+* a ``/proc`` of the sandbox's own PID namespace (``--proc``): the driver reads
+  ``/proc/driver/nvidia`` (``params``, ``version``, ``gpus/``, ``capabilities/``) and
+  ``/proc/driver/nvidia-uvm``, and since driver 570 ``cuInit`` names its threads through
+  ``/proc/self/task/<tid>/comm`` and fails (CUDA error 304) when it cannot. ``/proc/self``
+  needs a procfs mount of the sandbox's own, which lists only its own processes (bwrap's init
+  and the worker, with the cleared environment), with ``/proc/sys``, ``/proc/sysrq-trigger``,
+  ``/proc/irq`` and ``/proc/bus`` read-only (bwrap's doing);
+* of ``/sys``, read-only: ``/sys/module/nvidia*`` (the driver checks that its module is loaded),
+  each NVIDIA PCI device's folder (vendor 0x10de: its NUMA node, local CPUs, resources) with its
+  ``/sys/bus/pci/devices`` link, ``/sys/bus/pci/drivers/nvidia``, and ``/sys/devices/system/node``
+  (the NUMA nodes' CPUs, read at ``cuInit``), beside the CPU mode's ``/sys/devices/system/cpu``.
+  Not the rest: other devices, network interfaces and their addresses, disks,
+  ``/sys/fs/cgroup``, ``/sys/kernel``, ``/sys/firmware``. (Without ``/sys`` at all ``cuInit``
+  fails with error 304, as reported for bwrap sandboxes.)
+
+This list is reasoned from what the driver is documented and reported to read; it was not
+tried on a GPU where it was written. If CUDA cannot start inside the sandbox, the load failure
+is checked with a CUDA probe in the same sandbox (:func:`sandbox_problem`) and reported as
+:class:`SandboxUnavailable`, not as the submission's fault.
 
 If bubblewrap cannot set the sandbox up on this machine (no user namespaces, for one),
 :class:`SandboxUnavailable` says why; the scorer then refuses unless ``--trust-submission``.
@@ -36,6 +80,7 @@ If bubblewrap cannot set the sandbox up on this machine (no user namespaces, for
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import json
@@ -60,8 +105,11 @@ from .submission import (
     CallRecord,
     SubmissionError,
     SubmissionOutputError,
+    check_file_size,
     check_outputs,
     checked_metadata,
+    copy_capped,
+    counted_parameters,
     expected_shapes,
     own_use_metadata,
 )
@@ -110,7 +158,12 @@ def _bind_roots() -> list[str]:
 
 
 def bwrap_command(bwrap: str, private: Path, device: str, threads: int, limits: SandboxLimits) -> list[str]:
-    """The bwrap command line that runs the worker on ``private/submission.pt``."""
+    """The bwrap command line that runs the worker on ``private/submission.pt``.
+
+    The mounts are set up first; the last operation remounts ``/`` (bwrap's in-memory root, where
+    ``/sandbox`` and every mount point live) read-only, which leaves the mounts on it as they are:
+    the size-capped ``/tmp`` is then the only writable place (and the GPU's device files in CUDA mode).
+    """
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
             "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "OMP_NUM_THREADS", str(threads)]
     for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -124,30 +177,80 @@ def bwrap_command(bwrap: str, private: Path, device: str, threads: int, limits: 
     for root in _bind_roots():
         args += ["--ro-bind", root, root]
     args += ["--dev", "/dev"]
-    if device.startswith("cuda"):  # the GPU's device files, and the driver's /proc and /sys entries
-        for name in sorted(os.listdir("/dev")):
-            if name.startswith("nvidia"):
-                args += ["--dev-bind", f"/dev/{name}", f"/dev/{name}"]
-        args += ["--proc", "/proc", "--ro-bind", "/sys", "/sys"]
+    if device.startswith("cuda"):
+        args += cuda_binds()
     args += ["--remount-ro", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp",
              "--ro-bind", str(WORKER_SCRIPT), "/sandbox/worker.py", "--ro-bind", str(private / "submission.pt"), "/sandbox/submission.pt"]
     # an installation under /tmp (a CI clone, say) was hidden by the private /tmp: bind it again on top
     for root in _bind_roots():
         if root == "/tmp" or root.startswith("/tmp/"):
             args += ["--ro-bind", root, root]
+    args += ["--remount-ro", "/"]  # last: the root and /sandbox read-only, /tmp (a mount of its own) stays writable
     torch_root = str(Path(torch.__file__).resolve().parent.parent)
     env = ["--setenv", "PYTHONPATH", torch_root] if not _on_default_path(torch_root) else []
     return args + env + ["--", sys.executable, "-s", "-B", "-u", "/sandbox/worker.py"]  # -u: what it printed survives a crash
 
 
+NVIDIA_PCI_VENDOR = "0x10de"
+
+
+def cuda_binds(sys_root: Path = Path("/sys"), dev_root: Path = Path("/dev")) -> list[str]:
+    """What the NVIDIA driver needs in the sandbox, beyond the CPU mode's (the module docstring says why each).
+
+    ``sys_root`` and ``dev_root`` are where to look (a test's stand-in tree); the binds land at
+    the real paths under ``/sys`` and ``/dev``.
+    """
+    args: list[str] = []
+    for node in sorted(dev_root.glob("nvidia*")):  # nvidiactl, nvidia0..N, nvidia-uvm(-tools), nvidia-modeset, nvidia-caps/
+        args += ["--dev-bind", str(node), f"/dev/{node.name}"]
+    args += ["--proc", "/proc"]
+    for module in sorted((sys_root / "module").glob("nvidia*")):
+        args += ["--ro-bind", str(module), f"/sys/module/{module.name}"]
+    real_root = sys_root.resolve()
+    pci = sys_root / "bus" / "pci"
+    for link in sorted((pci / "devices").glob("*")) if (pci / "devices").is_dir() else []:
+        try:
+            if (link / "vendor").read_text().strip() != NVIDIA_PCI_VENDOR:
+                continue
+            device = link.resolve().relative_to(real_root)
+        except (OSError, ValueError):
+            continue
+        args += ["--ro-bind", str(real_root / device), f"/sys/{device.as_posix()}"]
+        if link.is_symlink():
+            args += ["--symlink", os.readlink(link), f"/sys/bus/pci/devices/{link.name}"]
+    for folder in (pci / "drivers" / "nvidia", sys_root / "devices" / "system" / "node"):
+        if folder.is_dir():
+            args += ["--ro-bind", str(folder), f"/sys/{folder.relative_to(sys_root).as_posix()}"]
+    return args
+
+
+def cpu_preference() -> list[int]:
+    """The CPUs this process may run on, in the order a worker takes them: one CPU per physical core
+    first, then the cores' other hardware threads, highest-numbered first within each (CPU 0 takes
+    most of the machine's interrupts). A worker given n threads is pinned to the first n: n cores."""
+    allowed = sorted(os.sched_getaffinity(0), reverse=True)
+    first, siblings, cores = [], [], set()
+    for cpu in allowed:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            core = ((topology / "physical_package_id").read_text().strip(), (topology / "core_id").read_text().strip())
+        except OSError:
+            core = ("cpu", str(cpu))
+        (siblings if core in cores else first).append(cpu)
+        cores.add(core)
+    return first + siblings
+
+
 def sandbox_problem(bwrap: str, private: Path, device: str = "cpu", threads: int = 1, limits: SandboxLimits | None = None) -> str | None:
     """None if bwrap sets the sandbox up and runs this Python in it; else what went wrong.
 
-    The same command as the worker's, with an empty script instead of the worker: it tells a
-    machine where the sandbox cannot be set up from a submission that failed to load.
+    The same command as the worker's, with an empty script instead of the worker (on CUDA, one
+    that starts CUDA): it tells a machine where the sandbox cannot be set up, or where the driver
+    cannot start inside it, from a submission that failed to load.
     """
     command = bwrap_command(bwrap, private, device, threads, limits or SandboxLimits())
-    command = command[:-1] + ["-c", "import sys"]  # the interpreter and its flags, without /sandbox/worker.py
+    script = f"import torch; torch.zeros(1, device={device!r})" if device.startswith("cuda") else "import sys"
+    command = command[:-1] + ["-c", script]  # the interpreter and its flags, without /sandbox/worker.py
     try:
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -163,34 +266,108 @@ def _on_default_path(folder: str) -> bool:
 
 # --- the worker's output -----------------------------------------------------------------------
 
+MODEL_PREFIX = "model| "     # every line of the model's output in submission.log and in error messages
+NOTE_PREFIX = "[gnnbench] "  # the scorer's own lines
+MAX_LINE_BYTES = 4096        # a longer line of the model's is cut into lines of this size
+TAIL_CHARS = 4096            # what is kept of the last lines, for error messages
+# Shown as escapes: C0 and C1 controls and DEL (terminal escapes, carriage returns that overwrite a line), format characters
+# (bidi overrides and isolates, zero-width spaces and joiners, the byte-order mark, soft hyphens) and line/paragraph separators.
+_HIDDEN = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs", "Co"))
+
+
+def visible(text: str) -> str:
+    """``text`` with every control, format or separator character written as an escape (``\\x1b``, ``\\u202e``), tabs kept."""
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch == "\t" or unicodedata.category(ch) not in _HIDDEN:
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
 class LogSink:
     """The worker's stdout and stderr: kept in memory until :meth:`attach` names the file, capped,
-    with the last few KiB kept for error messages."""
+    with the last lines kept for error messages.
+
+    Every line the model printed is written as ``model| <line>``, its control and invisible
+    characters as escapes (:func:`visible`), invalid UTF-8 as ``\\xNN``; the scorer's own notes
+    are ``[gnnbench] <note>``. A line the model leaves unfinished is ended before a note, so a
+    note always starts its own line: nothing the model prints can pass for the scorer's, in the
+    log or in :meth:`last_lines`. The cap counts the bytes of the model's lines as written; a
+    line that does not fit is dropped whole.
+    """
 
     def __init__(self, cap: int):
         self.cap, self.written, self.dropped = cap, 0, 0
-        self.buffer, self.tail = bytearray(), b""
+        self.buffer, self.pending = bytearray(), bytearray()
+        self.tail: collections.deque[tuple[bool, str]] = collections.deque()  # (the model's?, the line as written)
+        self.tail_chars = 0
         self.file = None
         self.lock = threading.Lock()
 
     def write(self, data: bytes) -> None:
+        """Bytes of the model's output, as they come (lines are written once complete)."""
         with self.lock:
-            self.tail = (self.tail + data)[-4096:]
-            room = max(0, self.cap - self.written)
-            keep, self.dropped = data[:room], self.dropped + max(0, len(data) - room)
-            self.written += len(keep)
-            if self.file is not None:
-                self.file.write(keep)
-                self.file.flush()
-            else:
-                self.buffer += keep
+            self.pending += data
+            while True:
+                cut = self.pending.find(b"\n")
+                if cut < 0 and len(self.pending) <= MAX_LINE_BYTES:
+                    break
+                if cut < 0 or cut > MAX_LINE_BYTES:
+                    cut = MAX_LINE_BYTES
+                    while cut > MAX_LINE_BYTES - 4 and self.pending[cut] & 0xC0 == 0x80:  # not inside a UTF-8 character
+                        cut -= 1
+                    line, self.pending = bytes(self.pending[:cut]), self.pending[cut:]
+                else:
+                    line, self.pending = bytes(self.pending[:cut]), self.pending[cut + 1:]
+                self._model_line(line)
+
+    def _model_line(self, raw: bytes) -> None:
+        line = MODEL_PREFIX + visible(raw.decode("utf-8", "backslashreplace")) + "\n"
+        self._keep(True, line)
+        data = line.encode()
+        if self.written + len(data) > self.cap:
+            self.dropped += len(raw) + 1
+            return
+        self.written += len(data)
+        self._emit(data)
+
+    def _keep(self, from_model: bool, line: str) -> None:
+        self.tail.append((from_model, line.rstrip("\n")))
+        self.tail_chars += len(line)
+        while self.tail_chars > TAIL_CHARS and len(self.tail) > 1:
+            self.tail_chars -= len(self.tail.popleft()[1]) + 1
+
+    def _emit(self, data: bytes) -> None:
+        if self.file is not None:
+            self.file.write(data)
+            self.file.flush()
+        else:
+            self.buffer += data
+
+    def end_line(self) -> None:
+        """Write what the model left of an unfinished line (at a note, and when its output ends)."""
+        with self.lock:
+            self._end_line()
+
+    def _end_line(self) -> None:
+        if self.pending:
+            line, self.pending = bytes(self.pending), bytearray()
+            self._model_line(line)
 
     def note(self, text: str) -> None:
         """A line from the scorer itself (worker started, stopped, why)."""
-        line = f"[gnnbench] {text}\n".encode()
         with self.lock:
-            self.tail = (self.tail + line)[-4096:]
-            (self.file.write(line), self.file.flush()) if self.file is not None else self.buffer.extend(line)
+            self._end_line()
+            line = NOTE_PREFIX + visible(text) + "\n"
+            self._keep(False, line)
+            self._emit(line.encode())
 
     def attach(self, path: Path) -> None:
         with self.lock:
@@ -202,15 +379,17 @@ class LogSink:
             self.buffer = bytearray()
 
     def last_lines(self, n: int = 6) -> str:
+        """The model's last ``n`` lines, each as ``model| <line>``, for an error message (one line)."""
         with self.lock:
-            lines = [line for line in self.tail.decode("utf-8", "replace").splitlines() if line.strip() and not line.startswith("[gnnbench]")]
+            lines = [line for from_model, line in self.tail if from_model and line[len(MODEL_PREFIX):].strip()]
         return clean_text(" / ".join(lines[-n:]), 600)
 
     def close(self) -> None:
         with self.lock:
+            self._end_line()
             if self.file is not None:
                 if self.dropped:
-                    self.file.write(f"[gnnbench] {self.dropped} more bytes of output dropped (log capped at {self.cap} bytes)\n".encode())
+                    self.file.write(f"{NOTE_PREFIX}{self.dropped} more bytes of output dropped (log capped at {self.cap} bytes)\n".encode())
                 self.file.close()
                 self.file = None
 
@@ -219,6 +398,7 @@ def _drain(stream, sink: LogSink) -> None:
     with contextlib.suppress(OSError, ValueError):
         for chunk in iter(lambda: stream.read1(65536), b""):
             sink.write(chunk)
+    sink.end_line()
 
 
 class _Timeout(Exception):
@@ -252,6 +432,7 @@ class SandboxedSubmission:
         self.bwrap: str | None = None
         self.used_s = 0.0            # wall seconds of worker starts and calls, against submission_timeout_s
         self.starts, self.startup_s = 0, []
+        self.thread_restarts = 0     # starts because the scorer's thread count changed: not the submission's doing
         self.stopped: str | None = None  # why no further call is made
         self.ready: dict = {}
         self.nonce = 0
@@ -264,7 +445,7 @@ class SandboxedSubmission:
 
     def start(self, why: str = "loading") -> dict:
         """Start a worker and wait for it to load the archive; return its "ready" header."""
-        if self.starts >= self.limits.max_worker_starts:
+        if self.starts - self.thread_restarts >= self.limits.max_worker_starts:
             raise _Died(f"not restarted: {self.starts} worker starts already (a crash or timeout each time)")
         errors = []
         for bwrap in ([self.bwrap] if self.bwrap else bwrap_candidates()):
@@ -286,7 +467,7 @@ class SandboxedSubmission:
         for fd in (request_w, answer_w):  # a 16 × 256-atom call in one pipe's worth: fewer wake-ups per message
             with contextlib.suppress(OSError):
                 fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-        config = {"submission": "/sandbox/submission.pt", "device": str(self.device), "threads": self.threads,
+        config = {"submission": "/sandbox/submission.pt", "device": str(self.device), "threads": self.threads, "cpus": cpu_preference(),
                   "fd_in": request_r, "fd_out": answer_w, "max_request_bytes": 1 << 30,
                   "rlimits": {"RLIMIT_AS": None if self.device.type == "cuda" else int(self.limits.memory_gib * GIB),
                               "RLIMIT_CPU": int(self.limits.submission_timeout_s * max(1, self.threads)) + 60,
@@ -330,9 +511,18 @@ class SandboxedSubmission:
             raise _Died("the worker broke the protocol while loading")
         if not header.get("ok"):
             self.kill("load failed")
+            if self.device.type == "cuda":  # CUDA may be what failed: the sandbox's problem then, not the submission's
+                problem = sandbox_problem(bwrap, self.private, str(self.device), self.threads, self.limits)
+                if problem:
+                    raise SandboxUnavailable(f"{bwrap}: {problem}") from None
             raise SubmissionError(f"{self.path}: torch.jit.load failed: {clean_text(header.get('error', '?'))}")
+        cpus = header.get("cpus")
+        if not isinstance(cpus, list) or not cpus or len(cpus) > max(1, self.threads):
+            self.kill("not pinned")
+            raise SandboxUnavailable(f"the worker could not be pinned to {self.threads} CPU(s) (it runs on {clean_text(str(cpus), 80)})")
         self.startup_s.append(time.perf_counter() - started)
-        self.ready = {k: header.get(k) for k in ("parameter_count", "torch", "threads", "cpu_capability")}
+        self.ready = {k: header.get(k) for k in ("parameter_count", "parameters", "buffers", "torch", "threads", "interop_threads", "cpus",
+                                                 "cpu_capability")}
         return header
 
     def kill(self, why: str, grace_s: float = 0.0) -> int | None:
@@ -353,12 +543,16 @@ class SandboxedSubmission:
         self.log.note(f"worker stopped: {why} ({status_text(status)})")
         return status
 
-    def close(self) -> None:
+    def quit(self, why: str) -> None:
+        """Ask the worker to exit, then stop it (a worker that does not exit within 5 s is killed)."""
         if self.proc is not None:
-            with contextlib.suppress(OSError, _Timeout, _Died):
+            with contextlib.suppress(OSError, _Timeout, _Died, subprocess.TimeoutExpired):
                 self._send(encode({"op": "quit"}, []), time.monotonic() + 5)
                 self.proc.wait(timeout=5)
-            self.kill("closed")
+            self.kill(why)
+
+    def close(self) -> None:
+        self.quit("closed")
         self.log.close()
         self._remove_private()
 
@@ -367,11 +561,12 @@ class SandboxedSubmission:
         self.log.attach(Path(path))
 
     def sandbox_info(self) -> dict:
-        return {"sandboxed": True, "mechanism": f"bubblewrap ({Path(self.bwrap or 'bwrap').name}): no network, read-only binds of "
-                "the Python and torch installation only, private /tmp, rlimits", "limits": self.limits.describe(),
+        return {"sandboxed": True, "mechanism": f"bubblewrap ({Path(self.bwrap or 'bwrap').name}): no network, read-only root and "
+                "binds of the Python and torch installation only, a size-capped private /tmp the only writable place, rlimits, "
+                "pinned to as many CPUs as torch threads", "limits": self.limits.describe(),
                 "log": "submission.log", "log_bytes_dropped": self.log.dropped, "worker_starts": self.starts,
                 "worker_startup_seconds": [round(s, 3) for s in self.startup_s], "worker": self.ready,
-                "submission_seconds_used": round(self.used_s, 3)}
+                "cpu": cpu_use(self.call_log), "submission_seconds_used": round(self.used_s, 3)}
 
     # -- pipes with deadlines --
 
@@ -429,6 +624,12 @@ class SandboxedSubmission:
         if self.stopped:
             raise SubmissionOutputError(f"not called: {self.stopped}", context)
         expected = expected_shapes(inputs)
+        threads = torch.get_num_threads()
+        if threads != self.threads:  # a worker runs on as many CPUs as the threads stated: a new count, a new worker
+            if self.proc is not None:
+                self.quit(f"the scorer's torch threads went from {self.threads} to {threads}; a worker pinned to {threads} CPU(s) follows")
+                self.thread_restarts += 1
+            self.threads = threads
         if self.proc is None:
             try:
                 self.start(why=f"for {context}")
@@ -465,17 +666,19 @@ class SandboxedSubmission:
             raise SubmissionOutputError(f"the worker {what} during the call: {output or err}", context) from None
         round_trip = time.perf_counter() - started
         self.used_s += round_trip
-        return self._answer(header, arrays, expected, round_trip, context, allow_nonfinite, phase)
+        return self._answer(header, arrays, expected, round_trip, context, allow_nonfinite, phase, inputs)
 
     def _answer(self, header: dict, arrays: list[torch.Tensor], expected: dict, round_trip: float, context: str,
-                allow_nonfinite: bool, phase: str) -> dict[str, torch.Tensor]:
+                allow_nonfinite: bool, phase: str, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if header.get("op") != "call" or header.get("nonce") != self.nonce:
             self.kill("protocol: an answer to another request")
             raise SubmissionOutputError("the worker broke the protocol (an answer to another request)", context)
         if not header.get("ok"):
             raise SubmissionOutputError(f"the submission raised {clean_text(str(header.get('error', '?')))}", context)
         seconds, sent, infos = header.get("seconds"), header.get("sent"), header.get("outputs")
+        cpu_seconds, between = header.get("cpu_seconds"), header.get("cpu_seconds_between")
         if (not isinstance(seconds, (int, float)) or not 0 <= seconds <= round_trip or not isinstance(sent, list)
+                or not all(isinstance(x, (int, float)) and 0 <= x < float("inf") for x in (cpu_seconds, between))
                 or not isinstance(infos, dict) or len(sent) != len(arrays) or not set(sent) <= set(expected) or not set(infos) <= set(expected)):
             self.kill("protocol: a malformed answer")
             raise SubmissionOutputError("the worker broke the protocol (a malformed answer)", context)
@@ -486,10 +689,23 @@ class SandboxedSubmission:
                 raise SubmissionOutputError("the worker broke the protocol (an output of the wrong shape)", context)
             tensors[key] = array
         checked = check_outputs(bool(header.get("is_dict")), infos, tensors, expected, self.metadata["predicts_velocities"],
-                                context, allow_nonfinite)
+                                context, allow_nonfinite, inputs)
         n_graphs = expected["cell"][0]
-        self.call_log.append(CallRecord(phase, n_graphs, expected["positions"][0] // max(1, n_graphs), float(seconds), round_trip))
+        self.call_log.append(CallRecord(phase, n_graphs, expected["positions"][0] // max(1, n_graphs), float(seconds), round_trip,
+                                        float(cpu_seconds), float(between)))
         return checked
+
+
+def cpu_use(calls: list[CallRecord]) -> dict:
+    """CPU seconds per wall second of the calls (every thread of the worker; 1.0: one CPU busy
+    throughout) and the CPU the worker used between calls, for the cost to weigh (gnnbench.score.cost)."""
+    timed = [c for c in calls if c.cpu_seconds is not None]
+    wall, cpu = sum(c.seconds for c in timed), sum(c.cpu_seconds for c in timed)
+    long_calls = [c.cpu_seconds / c.seconds for c in timed if c.seconds >= 0.01]  # a shorter call's ratio is clock noise
+    return {"calls": len(timed), "call_seconds": round(wall, 6), "call_cpu_seconds": round(cpu, 6),
+            "cpu_per_wall_second": round(cpu / wall, 4) if wall > 0 else None,
+            "max_cpu_per_wall_second": round(max(long_calls), 4) if long_calls else None,
+            "cpu_seconds_between_calls": round(sum(c.cpu_seconds_between or 0.0 for c in timed), 6)}
 
 
 def status_text(status: int | None) -> str:
@@ -506,31 +722,33 @@ def load_sandboxed(path: Path, device: str = "cpu", own_use: dict | None = None,
                    limits: SandboxLimits | None = None) -> SandboxedSubmission:
     """Check ``submission.pt`` and its metadata here, then load it in a sandboxed worker.
 
-    The archive is copied into a private folder first and every check is made on the copy, which
-    is what the worker sees. Raises SubmissionError (the file, the metadata or torch.jit.load is
-    wrong) or SandboxUnavailable (bubblewrap cannot run here: the message says why).
+    The archive's size is checked first (nothing of a file over ``MAX_FILE_BYTES`` is read), then
+    it is copied in chunks into a private folder and every check is made on the copy, which is
+    what the worker sees. Raises SubmissionError (the file, the metadata, its parameter count or
+    torch.jit.load is wrong) or SandboxUnavailable (bubblewrap cannot run here: the message says why).
     """
     limits = limits or SandboxLimits()
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{path}: no such file")
+    check_file_size(path)
     private = Path(tempfile.mkdtemp(prefix="gnnbench-sandbox-"))
     try:
         copy = private / "submission.pt"
-        shutil.copyfile(path, copy)
+        copy_capped(path, copy)
         os.chmod(copy, 0o444)
         try:
             metadata, bare = checked_metadata(copy, path.with_name("metadata.yaml"), own_use)
+            count = counted_parameters(copy) if bare else None
         except SubmissionError as err:  # name the user's file, not the private copy
             raise SubmissionError(str(err).replace(str(copy), str(path))) from None
         submission = SandboxedSubmission(path, metadata or {}, torch.device(device), limits, private, metadata_defaults=bare)
         try:
-            ready = submission.start()
+            submission.start()
         except _Died as err:
             raise SubmissionError(f"{path}: {err}") from None
         if bare:
-            count = ready.get("parameter_count")
-            submission.metadata = own_use_metadata(path, count if isinstance(count, int) and count >= 0 else 0, **own_use)
+            submission.metadata = own_use_metadata(path, count, **own_use)
         return submission
     except BaseException:
         shutil.rmtree(private, ignore_errors=True)
