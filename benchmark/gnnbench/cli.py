@@ -152,6 +152,21 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
     click.echo(f"{len(plan['files'])} files, {plan['bytes'] / 1e6:.1f} MB -> {repo} (tag {plan['tag']})")
 
 
+def _not_inside_another_submission(submissions, targets: list[Path]) -> None:
+    """Refuse an output folder below another submission's folder (``--out submissions/other/plots``): plan_outputs
+    checks the output folder itself; here every folder above it (symbolic links resolved) that holds a
+    ``metadata.yaml`` or ``submission.pt`` must be the scored submission's own. Nothing is scored otherwise."""
+    for path, target in zip(submissions or [None], targets, strict=True):
+        own = None if path is None else (Path(path) if Path(path).is_dir() else Path(path).parent).resolve()
+        for above in Path(target).resolve().parents:
+            if above != own and any((above / name).exists() or (above / name).is_symlink() for name in ("metadata.yaml", "submission.pt")):
+                from .untrusted import short
+
+                raise click.ClickException(f"{short(target, 200)}: inside {short(above, 200)}, the folder of another submission; the "
+                                           "scorer writes only into the folder of the submission it scores, or a folder of its own; "
+                                           "nothing was scored")
+
+
 @main.command("score")
 @click.argument("submissions", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--baseline", type=click.Choice([b.entry_name for b in VERLET_K_CURVE]), default=None,
@@ -191,6 +206,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
         targets = plan_outputs(list(submissions), out, Baseline(baseline.replace("-", "_")) if baseline else None)
     except OutputError as err:
         raise click.ClickException(str(err)) from None
+    _not_inside_another_submission(submissions, targets)
     for path, target in zip(submissions or [None], targets, strict=True):
         try:
             if baseline:

@@ -8,17 +8,25 @@ rules here keep that bounded and inert:
   than its cap (:data:`METADATA_MAX_BYTES`, :data:`SCORES_MAX_BYTES`); the cap is checked before
   the bytes are read;
 * YAML is parsed by PyYAML's safe loader with anchors and aliases refused: a 1 KB "billion laughs"
-  file cannot expand into gigabytes, and merge keys (``<<: *x``) go with them;
+  file cannot expand into gigabytes. Merge keys (``<<``) are refused too, whatever they point at
+  (``<<: *missing``, ``<<: 5``, even ``<<: {a: 1}``), and so are duplicate keys: PyYAML keeps the
+  last of two equal keys and a merge fills in keys from elsewhere, so a file could show a reader
+  one value and give the scorer another;
 * JSON must be strict: no ``NaN``/``Infinity``, no number that overflows a float, no nesting deeper
   than Python's recursion limit;
 * any text from a submission that is echoed in a message is cut to one short line (:func:`short`);
-* text placed in Markdown is escaped (:func:`md_escape`), text placed in HTML with ``html.escape``;
+* text placed in Markdown is escaped (:func:`md_escape`), text placed in HTML with :func:`html_escape`;
+  both show every character that is not printable as its escape (``\u202e``): control characters,
+  and the invisible format characters (Unicode category Cf) among them the bidirectional overrides
+  and isolates, which reorder how the text around them is displayed ("Trojan Source"), and the
+  zero-width space, joiners and BOM, which make two different names look the same;
 * a submission folder's name must match :data:`SAFE_NAME` (the metadata ``name`` pattern), and a
   name that does not is only ever shown as its ``repr``, escaped and cut (:func:`shown_name`).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -41,7 +49,9 @@ class UntrustedInputError(ValueError):
 
 
 def short(text: object, limit: int = MESSAGE_MAX_CHARS) -> str:
-    """``text`` on one line (line breaks and control characters shown escaped), cut to ``limit`` characters."""
+    """``text`` on one line, cut to ``limit`` characters. Every character that is not printable is shown
+    escaped (``str.isprintable`` is False for line breaks, control characters and the invisible format
+    characters of Unicode category Cf: bidirectional overrides and isolates, zero-width space and joiners)."""
     one_line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
     if len(one_line) <= limit:
         return one_line
@@ -89,14 +99,34 @@ def _size(n: int) -> str:
     return f"{n // 2**20} MiB" if n % 2**20 == 0 else f"{n // 2**10} KiB" if n % 2**10 == 0 else f"{n} bytes"
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _NoAliasLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing anchors (``&a``) and aliases (``*a``) where they are composed."""
+    """PyYAML's safe loader, refusing anchors (``&a``), aliases (``*a``) and merge keys (``<<``) where they
+    are composed, and duplicate keys where a mapping is constructed."""
 
     def compose_node(self, parent, index):
         event = self.peek_event()
+        if isinstance(parent, yaml.MappingNode) and isinstance(index, yaml.ScalarNode) and index.tag == MERGE_TAG:
+            # ``index`` is the key whose value is composed next: ``<<`` (before its value, so ``<<: *missing`` says this too)
+            raise yaml.composer.ComposerError(None, None, "YAML merge keys (<<) are not allowed", index.start_mark)
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(None, None, "YAML anchors and aliases (& and *) are not allowed", event.start_mark)
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the safe constructor says so below
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {short(repr(key), 60)}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(data: bytes | str):
@@ -155,6 +185,12 @@ def load_json(data: bytes | str, max_values: int = SCORES_MAX_VALUES):
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")  # inline syntax, HTML, table cells, GitHub math
+
+
+def html_escape(text: object, limit: int | None = None) -> str:
+    """``text`` as inert HTML text or attribute value: one line, every character that is not printable
+    shown escaped (:func:`short`), then ``html.escape`` (quotes included)."""
+    return html.escape(short(text, limit) if limit else short(text, 10**9))
 
 
 def md_escape(text: object, limit: int | None = None) -> str:

@@ -9,13 +9,13 @@ opened from disk inside the repository, like index.html.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from pathlib import Path
 
 from ..score.baselines import SUBMISSION, Baseline
 from ..score.rollout import AGGREGATES, RolloutMode
+from ..untrusted import html_escape
 from .entries import SPLITS, TABLE_DT_FS, Entry, verdict
 from .page import STYLE, inline_markdown
 from .validate import PLOTS
@@ -44,9 +44,9 @@ def _with_ci(summary: dict, key: str, spec: str = ".3g") -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]], caption: str = "") -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    caption_html = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{html_escape(h)}</th>" for h in headers)
+    body = "\n".join("<tr>" + "".join(f"<td>{html_escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    caption_html = f"<caption>{html_escape(caption)}</caption>" if caption else ""
     return f'<table class="detail">{caption_html}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
 
 
@@ -63,7 +63,7 @@ def stride_section(entry: Entry) -> str:
         for split, split_text in SPLITS.items():
             result = scores["stride_accuracy"].get(kind, {}).get(split)
             if not result or result.get("failed"):
-                parts.append(f"<p>{html.escape(kind)} / {html.escape(split)}: not scored.</p>")
+                parts.append(f"<p>{html_escape(kind)} / {html_escape(split)}: not scored.</p>")
                 continue
             present = [who for who in STRIDE_COLUMNS if any(who in result["overall"][str(dt)] for dt in result["dt_fs"])]
             rows = [[str(dt)] + [_with_ci(result["overall"][str(dt)].get(who, {}), "rmse_A", ".2e") for who in present]
@@ -109,8 +109,8 @@ def cost_section(entry: Entry) -> str:
              _fmt(lammps.get("us_per_atom_step")), _fmt(lammps.get("ns_per_day"))]]
     hardware = ", ".join(f"{k} {v}" for k, v in (cost.get("hardware") or {}).items())
     return ("<h2>Cost</h2>\n" + _table(["who", "per call", "seconds per call", "µs per atom per call", "simulated ns/day"], rows)
-            + f"<p>speed-up over LAMMPS: <strong>{_fmt(cost.get('speedup_vs_lammps'))}×</strong> ({html.escape(cost.get('definition', ''))}). "
-            f"Hardware: {html.escape(hardware)}.</p>")
+            + f"<p>speed-up over LAMMPS: <strong>{_fmt(cost.get('speedup_vs_lammps'))}×</strong> ({html_escape(cost.get('definition', ''))}). "
+            f"Hardware: {html_escape(hardware)}.</p>")
 
 
 def _metadata_rows(metadata: dict) -> list[list[str]]:
@@ -181,7 +181,7 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
     folder = os.path.relpath(entry.folder.resolve(), Path(page_dir).resolve())
 
     def link(name: str, text: str | None = None) -> str:
-        return f'<a href="{html.escape(folder + "/" + name)}">{html.escape(text or name)}</a>'
+        return f'<a href="{html_escape(folder + "/" + name)}">{html_escape(text or name)}</a>'
 
     meta = entry.metadata
     files = [link("metadata.yaml"), link("scores.json")]
@@ -190,19 +190,19 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
     if (entry.folder / "submission.pt").is_file() and not meta.get("submission_url"):  # committed; a hosted one is not in a checkout
         files.append(link("submission.pt", "submission.pt (the model)"))
     if meta.get("submission_url"):
-        files.append(f'<a href="{html.escape(meta["submission_url"])}">submission.pt at its release URL</a>')
+        files.append(f'<a href="{html_escape(meta["submission_url"])}">submission.pt at its release URL</a>')
     if meta.get("code_url"):
-        files.append(f'<a href="{html.escape(meta["code_url"])}">code</a>')
+        files.append(f'<a href="{html_escape(meta["code_url"])}">code</a>')
     kind = "baseline" if entry.is_baseline else "learned model"
-    plots = "\n".join(f'<figure><img src="{html.escape(folder + "/" + p)}" alt="{html.escape(p)} of {html.escape(entry.name)}">'
-                      f"<figcaption>{html.escape(p)}</figcaption></figure>" for p in plots_of(entry.folder))
+    plots = "\n".join(f'<figure><img src="{html_escape(folder + "/" + p)}" alt="{html_escape(p)} of {html_escape(entry.name)}">'
+                      f"<figcaption>{html_escape(p)}</figcaption></figure>" for p in plots_of(entry.folder))
     readme = (entry.folder / "README.md").is_file()  # linked, never copied into the page
     body = [
         '<p><a href="../index.html">← leaderboard</a></p>',
-        f"<h1>{html.escape(entry.name)}</h1>",
-        f"<p>{html.escape(meta.get('description', ''))} ({kind}; scored {html.escape(entry.date_scored or 'on an unrecorded date')} "
-        f"by gnnbench scorer {html.escape(entry.scores['scorer_version'])} on {html.escape(entry.scores['dataset']['name'])} "
-        f"v{html.escape(entry.scores['dataset']['version'])}, config <code>{html.escape(entry.scores['dataset']['config'])}</code>).</p>",
+        f"<h1>{html_escape(entry.name)}</h1>",
+        f"<p>{html_escape(meta.get('description', ''))} ({kind}; scored {html_escape(entry.date_scored or 'on an unrecorded date')} "
+        f"by gnnbench scorer {html_escape(entry.scores['scorer_version'])} on {html_escape(entry.scores['dataset']['name'])} "
+        f"v{html_escape(entry.scores['dataset']['version'])}, config <code>{html_escape(entry.scores['dataset']['config'])}</code>).</p>",
         f"<p><strong>Verdict</strong> (split test, Δt {', '.join(map(str, TABLE_DT_FS))} fs): {inline_markdown(verdict(entry, group))}</p>"
         if not entry.is_baseline else "",
         "<p>Files: " + " · ".join(files) + "</p>",
@@ -211,12 +211,12 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
         f'<h2>Plots</h2>\n<div class="plots">{plots or "<p>none</p>"}</div>',
         rollout_files_section(entry.folder, entry.scores, link),
         "<h2>How to reproduce</h2>",
-        f"<pre><code>{html.escape(reproduce_commands(entry))}</code></pre>",
+        f"<pre><code>{chr(10).join(html_escape(line) for line in reproduce_commands(entry).splitlines())}</code></pre>",
         f"<p>How the model itself was made: {link('README.md', 'its README')}.</p>" if readme else "",
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(entry.name)} · gnnbench leaderboard</title>\n<style>{STYLE}{ENTRY_STYLE}</style>\n</head>\n<body>\n"
+            f"<title>{html_escape(entry.name)} · gnnbench leaderboard</title>\n<style>{STYLE}{ENTRY_STYLE}</style>\n</head>\n<body>\n"
             + "\n".join(part for part in body if part) + "\n</body>\n</html>\n")
 
 
