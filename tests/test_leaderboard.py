@@ -24,7 +24,7 @@ from gnnbench.leaderboard.entries import COLUMNS, collect_entries, seed_spread, 
 from gnnbench.leaderboard.plot import accuracy_vs_cost_svg
 from gnnbench.leaderboard.validate import validate_submission_dir
 from gnnbench.predict.export import builtin_baseline_sha256
-from gnnbench.score.usability import usability
+from hostile.hostile_corpus import own_model_file, rescale_stride
 
 REPO = Path(__file__).resolve().parents[1]
 SUBMISSIONS = REPO / "submissions"
@@ -193,12 +193,14 @@ def test_rescore_reproduces_honest_numbers_and_catches_edited_ones(tmp_path, min
     ok = run_cli("validate", str(folder), "--data", str(mini_dataset), "--rescore")
     assert "every accuracy and rollout number reproduced" in ok.stdout and "OK:" in ok.stdout
 
-    # an edit whose stored verdict is recomputed to match (else validate refuses it before rescoring): only rescoring catches it
-    edit_json(folder / "scores.json", lambda s: (s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=1e-4),
-                                                 s.update(usability=[check.as_dict() for check in usability(s)])))
+    # an edit made consistent with the file's own records (every stride error of the submission scaled, the skills,
+    # force calls and verdict that follow: else validate refuses it before rescoring): only rescoring catches it
+    edit_json(folder / "scores.json", lambda s: rescale_stride(
+        s, "submission", 1e-4 / s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"]["rmse_A"]))
+    assert validate_submission_dir(folder).ok
     bad = run_cli("validate", str(folder), "--data", str(mini_dataset), "--rescore", check=False)
     assert bad.returncode == 1
-    assert "does not reproduce it: stride_accuracy/nve/test/overall/10/submission/rmse_A: 0.0001 vs" in bad.stderr
+    assert "the scorer does not reproduce it: stride_accuracy/" in bad.stderr and "submission/" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 
@@ -227,10 +229,9 @@ def test_regenerating_is_byte_identical_and_follows_a_change(tmp_path):
     assert "entries/constant-velocity.html" in write_leaderboard(submissions, out)[0]
     assert not (out / "entries" / "constant-velocity.html").exists()
 
-    # a learned entry's number changes -> the tables change, and --check says so
+    # a learned entry's numbers change (all of them, consistently) -> the tables change, and --check says so
     edit_json(submissions / "gns-mini-seed0" / "scores.json",
-              lambda s: (s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=0.5),
-                         s.update(usability=[check.as_dict() for check in usability(s)])))
+              lambda s: rescale_stride(s, "submission", 0.5 / s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"]["rmse_A"]))
     stale = run_cli("leaderboard", "--submissions", str(submissions), "--out", str(out), "--check", check=False)
     assert stale.returncode == 1 and "README.md" in stale.stderr and "index.html" in stale.stderr
     files, _, _ = render_leaderboard(submissions, out)
@@ -290,9 +291,11 @@ def test_entries_trained_with_different_seeds_show_their_spread(tmp_path):
         edit_yaml(folder / "metadata.yaml", lambda m, changes=changes: m.update(changes))
         edit_json(folder / "scores.json", lambda s, changes=changes, rmse=rmse: (
             s["submission"].update(name=changes["name"]), s["submission"]["metadata"].update(changes),
-            s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"].update(rmse_A=rmse),
-            s.update(usability=[check.as_dict() for check in usability(s)])))  # the verdict its new numbers give
-        report = validate_submission_dir(folder)
+            rescale_stride(s, "submission", rmse / s["stride_accuracy"]["nve"]["test"]["overall"]["10"]["submission"]["rmse_A"])))
+        if seed:
+            own_model_file(folder)  # three copies of one file would be one model under three names
+    for seed in range(3):
+        report = validate_submission_dir(tmp_path / "submissions" / f"gns-mini-seed{seed}")
         assert report.ok, report.problems
     entries = collect_entries(tmp_path / "submissions")[0]
     headers, rows = seed_spread(entries, "test")

@@ -8,9 +8,11 @@ directory the command was given, and that nothing was executed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -21,15 +23,30 @@ VALID = "zero-displacement"  # a small valid entry (a committed TorchScript file
 MESSAGE_LIMIT = 600  # no problem line of validate may be longer (a path plus a short quote)
 
 
-def copy_valid(submissions: Path, name: str = VALID, new_name: str | None = None) -> Path:
+def copy_valid(submissions: Path, name: str = VALID, new_name: str | None = None, same_file: bool = False) -> Path:
     """A copy of a committed submission under ``submissions/``, renamed (folder, metadata and scores) if
-    asked; a renamed copy is no longer one of the suite's baselines, so its ``baseline: true`` goes."""
+    asked; a renamed copy is no longer one of the suite's baselines, so its ``baseline: true`` goes, and
+    it gets a model file of its own (:func:`own_model_file`) unless ``same_file``: one model file is one
+    entry on a board, so the same bytes beside the original under a new name are refused."""
     target = submissions / (new_name or name)
     shutil.copytree(SUBMISSIONS / name, target, ignore=shutil.ignore_patterns("rollouts", "submission.log"))  # what git ignores
     if new_name:
         rename(target, new_name)
         edit_metadata(target, lambda m: m.pop("baseline", None))
+        if not same_file and (target / "submission.pt").is_file():
+            own_model_file(target)
     return target
+
+
+def own_model_file(folder: Path) -> None:
+    """Give a copied submission.pt bytes of its own, the same model: a zip comment naming the copy (TorchScript
+    ignores it), and its new sha256 in metadata.yaml and scores.json."""
+    model = folder / "submission.pt"
+    with zipfile.ZipFile(model, "a") as archive:
+        archive.comment = f"a copy named {folder.name}".encode()
+    sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
+    edit_metadata(folder, lambda m: m.update(submission_sha256=sha256))
+    edit_scores(folder, lambda s: s["submission"].update(sha256=sha256))
 
 
 def rename(folder: Path, name: str) -> None:
@@ -51,6 +68,41 @@ def edit_scores(folder: Path, change) -> None:
     scores = json.loads((folder / "scores.json").read_text())
     change(scores)
     (folder / "scores.json").write_text(json.dumps(scores, ensure_ascii=False))
+
+
+def rescale_stride(scores: dict, who: str, factor: float) -> None:
+    """Scale every stride error of ``who`` (the submission or a baseline key) by ``factor``, as a careful forger
+    would: MSE by factor², RMSE, MAE and velocity RMSE and their CIs by factor, overall and per temperature,
+    then the skills, force calls and verdict that follow. The file stays consistent with its own records
+    (gnnbench.leaderboard.consistency), which is what only rescoring, or the board's comparison of
+    baseline numbers, can catch."""
+    from gnnbench.score.baselines import SUBMISSION, Baseline
+    from gnnbench.score.force_calls import force_calls_to_match, verlet_curve
+    from gnnbench.score.usability import usability
+
+    for by_split in scores["stride_accuracy"].values():
+        for result in by_split.values():
+            if result.get("failed"):
+                continue
+            for by_dt in [result["overall"], *result["per_temperature"].values()]:
+                for at in by_dt.values():
+                    record = at.get(who)
+                    if not record:
+                        continue
+                    for key in list(record):
+                        power = 2 if key.startswith("mse_A2") else 1
+                        value = record[key]
+                        record[key] = [v * factor**power for v in value] if isinstance(value, list) else value * factor**power
+                    mine = at.get(SUBMISSION)
+                    if not mine:
+                        continue
+                    for baseline, key in ((Baseline.ZERO_DISPLACEMENT, "skill_vs_zero"), (Baseline.CONSTANT_VELOCITY, "skill_vs_constant_velocity")):
+                        at[key] = 1 - mine["mse_A2"] / at[baseline.value]["mse_A2"]
+                    curve = verlet_curve(at)
+                    low, high = mine["rmse_A_ci95"]
+                    at["force_calls_to_match"] = force_calls_to_match(mine["rmse_A"], curve)
+                    at["force_calls_to_match_ci95"] = [force_calls_to_match(high, curve)["value"], force_calls_to_match(low, curve)["value"]]
+    scores["usability"] = [check.as_dict() for check in usability(scores)]
 
 
 def billion_laughs() -> str:

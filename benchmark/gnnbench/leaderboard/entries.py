@@ -16,7 +16,7 @@ from ..score import SCORER_VERSION
 from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.usability import CheckResult, failed, is_usable, usability, verdict_line
 from ..untrusted import short, shown_name
-from .validate import validate_submission_dir
+from .validate import board_reports, validate_submission_dir
 
 HEADLINE_SPLIT = "test"
 SPLITS = {
@@ -247,11 +247,17 @@ MAX_PROBLEMS_SHOWN = 5  # per excluded folder, each cut to a short line
 def collect_entries(submissions_dir: Path) -> tuple[list[Entry], dict[str, list[str]]]:
     """Valid entries under ``submissions_dir`` (sorted by name) and, per excluded folder, its problems.
 
+    Valid: every folder passes its own checks, then the board's across them all
+    (:func:`~.validate.board_reports`: no model file twice, seed groups and ablations that join only
+    their own authors' entries, the same baseline numbers on one dataset build). An entry that breaks
+    a board rule is excluded with the reason, so it is left out of any group it claimed.
     An excluded folder is keyed by its name as it may be shown (:func:`shown_name`: the ``repr`` of
     a name outside the safe pattern), with at most MAX_PROBLEMS_SHOWN short problems."""
     entries, excluded = [], {}
-    for folder in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
-        report = validate_submission_dir(folder)
+    folders = sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir() and not p.name.startswith("."))
+    reports = [validate_submission_dir(folder, board=False) for folder in folders]
+    board_reports(reports)
+    for folder, report in zip(folders, reports, strict=True):
         if not report.ok:  # paths relative to the folder, so the text does not depend on where the repository is
             problems = [short(problem.replace(f"{folder}/", "")) for problem in report.problems[:MAX_PROBLEMS_SHOWN]]
             if len(report.problems) > MAX_PROBLEMS_SHOWN:

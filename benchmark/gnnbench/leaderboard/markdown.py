@@ -58,6 +58,16 @@ How to read it:
   against its speed-up over LAMMPS on the same machine, each learned entry labelled with the
   force calls it matches. The grey line joins velocity-Verlet with the true EAM forces at 8, 4, 2
   and 1 steps per stride: a learned model is worth running only below and to the right of it.
+- **Seed groups, ablations and copies.** Entries with the same `seed_group` (written by
+  `gnnbench train --seed`) get one row of spread over seeds; `ablation_of: <entry>` files an entry
+  under the ablations of another (the page's ablation filter). Both join only entries of the same
+  `authors` and `code_url`: a seed-group member whose authors or code_url differ from those of most
+  of the group is refused (every member, when no set holds a majority), and `ablation_of` needs that
+  entry on the board with the same authors and code_url, or listing this one under its `ablations`.
+  One model file is one entry: the same `submission_sha256` under two names is refused. And every
+  entry's baseline numbers, which come from the data alone, must be those of the other entries
+  scored on the same dataset build. `gnnbench validate` checks all of this against the folders
+  beside an entry; a refused entry is under "Not listed" with the reason, in no group.
 - A column whose value is the same for every entry of a table is stated once below it.
 - "—" means the number does not exist (for example, a rollout that failed before it could be
   measured).

@@ -20,24 +20,42 @@ Checks, in order; each failure is one line naming the file and the problem:
 3. ``scores.json`` follows the scores schema; it was written by this scorer version
    (``SCORER_VERSION``) on this dataset revision (``DATASET_REPO`` ``DATASET_VERSION``) with
    the full protocol (no skipped rollouts or cost); it belongs to this submission (same
-   name, sha256 and metadata; ``submission_url`` may be added after scoring, nothing else); and
-   its usability verdict is what its own numbers give (:mod:`gnnbench.score.usability`).
+   name, sha256 and metadata; ``submission_url`` and ``ablations`` may be added after scoring, nothing
+   else); its usability verdict is what its own numbers give (:mod:`gnnbench.score.usability`); and
+   every number that follows from its own records does (:mod:`gnnbench.leaderboard.consistency`,
+   which says what is recomputed and what cannot be without scoring again): the RMSE from its MSE,
+   the overall errors from the per-temperature ones, the skills and force calls, every rollout
+   summary and its CI from the per-trajectory records (gnnbench.score.bootstrap's resamples), the
+   speed-up from the timings, the errors from the parts that failed. A hand-edited RMSE × 0.01 or
+   speed-up × 1000 is refused here, without the model or the data.
 4. With ``data_root``: it was scored on the same build of the dataset (``data_digest``: the shards and recipes,
    hashed from disk, and the manifest's split map checked against the recipe, as the scorer does).
 5. The scorer's plots are present.
-6. With ``rescore=True``: the scorer is run again on ``data_root`` (the model in the sandbox,
-   :mod:`gnnbench.predict.sandbox`) and every accuracy and rollout number must be reproduced
-   (relative tolerance 1e-6). The cost is re-timed too, and the recorded speed-up over LAMMPS
-   must lie within a factor ``COST_TOLERANCE`` (2) of the re-timed one, on the same kind of
-   device. Why 2: the speed-up is a ratio of two timings made on one machine, so most of the
-   machine's speed cancels, but not all of it (vector width, caches and memory bandwidth favour
-   torch and LAMMPS differently), and repeated runs on a busy 2-core machine differ by tens of
-   per cent; a factor of 2 still catches every claim that would change an entry's place (the
-   hand-edited 0.0646 → 5000, or a single-graph shortcut's 71.9 instead of 0.0068, are factors
-   of 10^4 to 10^5). Cost timed by scorers before the sandbox (one graph per call; no
+6. Across the board (unless ``board=False``): the entry beside the other folders of its directory
+   that pass their own checks (:mod:`gnnbench.leaderboard.board`). Its model file (sha256) is on no
+   other entry; its ``seed_group`` is shared only with entries of the same ``authors`` and
+   ``code_url`` (those of most of the group's members; when none holds a majority, every member is
+   refused); its ``ablation_of`` names an entry on the board with the same authors and code_url, or
+   one that lists it under ``ablations``; and its baseline numbers (zero displacement, constant
+   velocity, the Verlet baselines, the MD references: they come from the data alone) are those most
+   entries scored on the same dataset build hold. Validating several folders of one board checks
+   each against all the others; the leaderboard runs this check once over all its folders and
+   leaves a refused entry out, with the reason, so it is in no group.
+7. With ``rescore=True``: the scorer is run again on ``data_root`` (the model in the sandbox,
+   :mod:`gnnbench.predict.sandbox`) and every field of scores.json must be reproduced but those
+   that depend on the machine, the day or the time things took (``MACHINE_OR_DAY``, ``TIMINGS``):
+   every accuracy and rollout number (relative tolerance 1e-6), and exactly the notes, the errors,
+   the verdict, the sandbox's record (limits, worker, call counts) and the cost's call counts and
+   graphs per call. The cost is re-timed too: the recorded speed-up over LAMMPS must lie within a
+   factor ``COST_TOLERANCE`` of the re-timed one, on the same kind of device, and on the same
+   hardware (CPU model, logical CPUs, GPU as recorded) so must each ns/day, the entry's and
+   LAMMPS's; why that factor is where ``COST_TOLERANCE`` is defined. The date, the hardware and
+   the timings cannot be reproduced by rescoring: the date is checked to be a real one not in the
+   future, the hardware to be the same in ``hardware`` and ``cost``, the timings to give the
+   speed-up (check 3). Cost timed by scorers before the sandbox (one graph per call; no
    ``timed_on`` field) cannot be compared and must be rescored. This is what maintainers run on
    a pull request: no number is taken on trust.
-7. With ``rescore=True`` (unless ``fresh_seed=False``, ``--no-fresh-seed``), for every entry but a
+8. With ``rescore=True`` (unless ``fresh_seed=False``, ``--no-fresh-seed``), for every entry but a
    built-in baseline: the fresh-seed check (:mod:`gnnbench.leaderboard.fresh_seed`). The entry is
    scored again on data built from the same recipe with an unpublished seed and refused when it
    does worse there than its public CIs allow: a model that learned the public test set by heart
@@ -51,6 +69,8 @@ emitted NaN) are reported but are a legitimate part of a scored entry.
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import hashlib
 import http.client
 import ipaddress
@@ -73,13 +93,32 @@ from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.report import validate_scores
 from ..score.usability import usability
 from ..untrusted import SCORES_MAX_BYTES, UntrustedInputError, folder_name_problem, load_json, read_capped, schema_message, short
+from .board import Member, board_problems, sibling_folders
+from .consistency import inconsistencies, summary_line
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
 PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png", "survival.png", "vdos.png")
-ADDED_AFTER_SCORING = ("submission_url",)  # metadata keys that say where the file is, not what was scored
+ADDED_AFTER_SCORING = ("submission_url", "ablations")  # metadata keys that say where the file is or who may join it, not what was scored
 BUILTIN_BASELINES = {b.entry_name: b for b in Baseline if b.is_verlet}
 RESCORE_RTOL = 1e-6
-COST_TOLERANCE = 2.0  # recorded and re-timed speed-up over LAMMPS must agree within this factor (module docstring, check 6)
+# The recorded and the re-timed speed-up over LAMMPS must agree within COST_TOLERANCE (check 7). It is set from how far
+# honest re-timings spread, measured with the scorer's own timers (gnnbench.score.cost.time_lammps, and the model's calls
+# timed as the worker times them, 12 graphs of 256 atoms per call, 1 torch thread) on the 2-core machine the committed
+# entries were scored on:
+#   * idle (the committed entries scored on one day with scorer 2.1): five LAMMPS timings within x1.09 (272-297 us per
+#     step), the three GNS seeds (one architecture, the same cost) at speed-ups 0.0533-0.0557, x1.05;
+#   * beside a training job using 1.8 of the 2 cores and other work (load 2 to 6), 16 re-timings of gns-mini-seed0:
+#     speed-up 0.0293-0.0899 (x3.07 at the extremes; 22 % of pairs more than x2 apart, 1 % more than x3), its
+#     recorded 0.0708 within x2.42 of all of them (19 % beyond x2); LAMMPS 428-1735 us per step (x4.05);
+#     a trivial model (constant velocity, 50-200 us calls) x9.8.
+# The old factor 2 refused about one honest learned entry in five re-timed on a loaded machine. A factor 3 covers the
+# loaded machine for learned models (a trivial model's microsecond calls are mostly scheduler noise there; re-time
+# it on an idle machine). What it lets through: every timing edited consistently by less than x3. An edit of the
+# speed-up, or of any one timing, is refused without rescoring (check 3: the speed-up must follow from the timings);
+# the speed-up is a column and an axis of the accuracy-vs-cost figure, not a ranking key. Beyond QUIET_COST_TOLERANCE,
+# the idle machine's spread with room to spare, the rescore adds a note: re-time on an idle machine before relying on it.
+COST_TOLERANCE = 3.0
+QUIET_COST_TOLERANCE = 1.3
 
 
 @dataclass
@@ -97,9 +136,10 @@ class ValidationReport:
 
 def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: bool = False,
                             rescore: bool = False, fetch_policy: FetchPolicy | None = None, trust: bool = False, limits=None,
-                            device: str = "cpu", fresh_seed: bool = True) -> ValidationReport:
-    """Run checks 0–6 above on ``folder``; see the module docstring. ``fetch_policy`` is for tests only
+                            device: str = "cpu", fresh_seed: bool = True, board: bool = True) -> ValidationReport:
+    """Run checks 0–8 above on ``folder``; see the module docstring. ``fetch_policy`` is for tests only
     (the command line always uses the default: https to public addresses, at most FETCH_MAX_BYTES).
+    ``board=False`` leaves out check 6 (the leaderboard runs it once over all its folders: :func:`board_reports`).
 
     ``trust``, ``limits`` and ``device`` are for the rescore: ``trust=True`` runs the model in
     this process instead of the sandbox (``--trust-submission``)."""
@@ -127,9 +167,53 @@ def validate_submission_dir(folder: Path, data_root: Path | None = None, fetch: 
     for plot in PLOTS:
         if not (folder / "plots" / plot).is_file():
             report.problems.append(f"{folder / 'plots' / plot}: missing (gnnbench score writes it)")
+    if board:
+        _check_board(folder, report)
     if rescore and scores is not None and report.ok:
         _check_rescore(folder, scores, data_root, report, trust=trust, limits=limits, device=device, fresh_seed=fresh_seed)
     return report
+
+
+def _check_board(folder: Path, report: ValidationReport) -> None:
+    """Check 6: this entry beside the others of its board, the folders beside it that pass their own checks."""
+    if report.metadata is None:
+        return
+    members = [Member.of(folder.name, report.metadata, report.scores)]
+    members += [m for m in (_member(sibling, _fingerprint(sibling)) for sibling in sibling_folders(folder)) if m is not None]
+    for file, message in board_problems(members).get(folder.name, []):
+        report.problems.append(f"{folder / file}: {message}")
+
+
+def board_reports(reports: list[ValidationReport]) -> None:
+    """Check 6 over a whole board at once (the leaderboard's folders): adds each entry's problems to its report."""
+    members = [Member.of(r.folder.name, r.metadata, r.scores) for r in reports if r.ok and r.metadata is not None]
+    problems = board_problems(members)
+    for report in reports:
+        for file, message in problems.get(report.folder.name, []) if report.ok else []:
+            report.problems.append(f"{report.folder / file}: {message}")
+
+
+def _fingerprint(folder: Path) -> tuple:
+    """What a folder's own checks read, as (place, name, size, mtime, mode) of its files and plots: a key for :func:`_member`."""
+    entries = []
+    for place in (folder, folder / "plots"):
+        try:
+            with os.scandir(place) as listing:
+                for item in listing:
+                    info = item.stat(follow_symlinks=False)
+                    entries.append((place.name, item.name, info.st_size, info.st_mtime_ns, info.st_mode))
+        except OSError:
+            continue
+    return tuple(sorted(entries))
+
+
+@functools.lru_cache(maxsize=1024)
+def _member(folder: Path, fingerprint: tuple) -> Member | None:
+    """A folder beside the one validated, as a board member if it passes its own checks (cached by its files,
+    so validating every folder of a board checks each once)."""
+    del fingerprint  # the cache key: a changed file is checked again
+    report = validate_submission_dir(folder, board=False)
+    return Member.of(folder.name, report.metadata, report.scores) if report.ok and report.metadata is not None else None
 
 
 def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport, policy: FetchPolicy) -> None:
@@ -344,6 +428,10 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
     judged = [check.as_dict() for check in usability(scores)]
     if scores.get("usability") != judged:
         report.problems.append(f"{path}: its usability verdict is not what its own numbers give (gnnbench/score/usability.py); rescore it")
+    found = inconsistencies(scores)
+    if found:
+        report.problems.append(f"{path}: its numbers do not follow from its own records (gnnbench/leaderboard/consistency.py): "
+                               f"{summary_line(found)}")
     for error in scores["errors"][:10]:
         report.notes.append(f"{path}: the scorer recorded: {short(error)}")
     if len(scores["errors"]) > 10:
@@ -378,8 +466,8 @@ def _inconsistencies(scores: dict) -> str | None:
 
 def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: ValidationReport, trust: bool = False,
                    limits=None, device: str = "cpu", fresh_seed: bool = True) -> None:
-    """Score the folder again into a temporary directory; compare every accuracy and rollout number, and the speed-up;
-    then, unless ``fresh_seed`` is off or the entry is a built-in baseline, the fresh-seed check (check 7)."""
+    """Score the folder again into a temporary directory; compare every field it reproduces, and the timings (check 7);
+    then, unless ``fresh_seed`` is off or the entry is a built-in baseline, the fresh-seed check (check 8)."""
     from ..package.manifest import CorruptDatasetError
     from ..score.run import ScoreOptions, builtin_model, load_model, score
     from .fresh_seed import FreshSeedError, check_fresh_seed
@@ -412,21 +500,55 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
         shown = "; ".join(short(f, 300) for f in fresh.failures[:3]) + (f"; and {len(fresh.failures) - 3} more" if len(fresh.failures) > 3 else "")
         report.problems.append(f"{folder}: refused by the fresh-seed check (scored again on data built with an unpublished seed; "
                                f"a model that learned the public test set fails it): {shown}")
-    differences = _differences(scores["stride_accuracy"], again["stride_accuracy"], "stride_accuracy")
-    for mode in scores["rollouts"]:
-        ours = {k: v for k, v in scores["rollouts"][mode].items() if k != "notes"}
-        theirs = {k: v for k, v in again["rollouts"].get(mode, {}).items() if k != "notes"}
-        differences += _differences(ours, theirs, f"rollouts/{mode}")
+    compare_rescored(folder, scores, again, builtin, report)
+
+
+# What a rescoring cannot reproduce, by path in scores.json ("*" is any key): the machine, the day and the
+# time things took. Every other field is compared: the numbers with RESCORE_RTOL, everything else exactly.
+MACHINE_OR_DAY = ("hardware", "cost/hardware", "scored_on", "wall_seconds", "sandbox/worker_startup_seconds",
+                  "sandbox/submission_seconds_used", "sandbox/log_bytes_dropped", "sandbox/worker/cpu_capability", "sandbox/worker/torch",
+                  "sandbox/process_boundary/*_seconds", "sandbox/process_boundary/overhead_*",
+                  *(f"submission/metadata/{key}" for key in ADDED_AFTER_SCORING))
+TIMINGS = ("cost/speedup_vs_lammps", "cost/submission/seconds_per_stride", "cost/submission/us_per_atom_stride", "cost/submission/ns_per_day",
+           "cost/submission/shapes/*/seconds_per_call", "cost/submission/shapes/*/us_per_atom_stride", "cost/submission/shapes/*/ns_per_day",
+           "cost/lammps_eam/seconds_per_step", "cost/lammps_eam/us_per_atom_step", "cost/lammps_eam/ns_per_day")
+
+
+def compare_rescored(folder: Path, scores: dict, again: dict, builtin: bool, report: ValidationReport) -> None:
+    """Check 6's comparison of a scores.json with its rescoring ``again``: every field but MACHINE_OR_DAY and
+    TIMINGS reproduced (numbers with RESCORE_RTOL; notes, errors, the verdict, the sandbox's record and the call
+    counts exactly); then the timings (:func:`_check_cost`, :func:`_check_timings`)."""
+    differences = _differences(scores, again, "", skip=MACHINE_OR_DAY + TIMINGS)
     if differences:
         shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
         report.problems.append(f"{folder / 'scores.json'}: the scorer does not reproduce it: {shown}")
     else:
-        report.notes.append(f"{folder / 'scores.json'}: rescored, every accuracy and rollout number reproduced (rtol {RESCORE_RTOL:g})")
+        report.notes.append(f"{folder / 'scores.json'}: rescored, every accuracy and rollout number reproduced (rtol {RESCORE_RTOL:g}), "
+                            "and every other field but the machine, the day and the timings (notes, errors, verdict, sandbox record, "
+                            "call counts)")
     _check_cost(folder, scores["cost"], again["cost"], builtin, report)
+    _check_timings(folder, scores, again, report)
+
+
+def _check_timings(folder: Path, scores: dict, again: dict, report: ValidationReport) -> None:
+    """On the same hardware (CPU model, logical CPUs and GPU as recorded), each timing, not only their ratio,
+    within COST_TOLERANCE of the re-timed one: the entry's ns/day and LAMMPS's. On other hardware only the
+    speed-up can be compared (:func:`_check_cost`)."""
+    same = {k: scores.get("hardware", {}).get(k) for k in ("cpu_model", "logical_cpus", "gpu")} == \
+           {k: again.get("hardware", {}).get(k) for k in ("cpu_model", "logical_cpus", "gpu")}
+    if not same or again["cost"].get("failed") or scores["cost"].get("failed") or "skipped" in scores["cost"]:
+        return
+    for who, key in (("submission", "ns_per_day"), ("lammps_eam", "ns_per_day")):
+        claimed, measured = scores["cost"][who].get(key), again["cost"][who].get(key)
+        if isinstance(claimed, (int, float)) and isinstance(measured, (int, float)) and measured > 0 and \
+                not measured / COST_TOLERANCE <= claimed <= measured * COST_TOLERANCE:
+            report.problems.append(f"{folder / 'scores.json'}: cost/{who}/{key} {claimed:.3g}, but it re-times at {measured:.3g} on "
+                                   f"the same hardware ({_hardware_text(again['cost'])}; more than a factor {COST_TOLERANCE:g} apart)")
 
 
 def _check_cost(folder: Path, recorded: dict, retimed: dict, builtin: bool, report: ValidationReport) -> None:
-    """The recorded speed-up against the re-timed one (check 6)."""
+    """The recorded speed-up against the re-timed one (check 7): a problem beyond COST_TOLERANCE, a note beyond
+    QUIET_COST_TOLERANCE (what an idle machine's re-timing would allow)."""
     where = folder / "scores.json"
     if retimed.get("failed") or "speedup_vs_lammps" not in retimed:
         report.problems.append(f"{where}: the cost could not be re-timed: {retimed.get('error', retimed)}")
@@ -447,6 +569,9 @@ def _check_cost(folder: Path, recorded: dict, retimed: dict, builtin: bool, repo
                                f"(more than a factor {COST_TOLERANCE:g} apart; {hardware})")
     else:
         report.notes.append(f"{where}: speed-up {claimed:.3g}x re-timed at {measured:.3g}x, within a factor {COST_TOLERANCE:g} ({hardware})")
+        if not measured / QUIET_COST_TOLERANCE <= claimed <= measured * QUIET_COST_TOLERANCE:
+            report.notes.append(f"{where}: but more than a factor {QUIET_COST_TOLERANCE:g} apart, which two re-timings on an idle "
+                                "machine are not: re-time it on an idle machine before relying on its speed-up")
 
 
 def _hardware_text(cost: dict) -> str:
@@ -454,17 +579,22 @@ def _hardware_text(cost: dict) -> str:
     return f"{hardware.get('gpu') or hardware.get('cpu_model') or hardware.get('cpu', '?')} ({cost.get('submission', {}).get('device', '?')})"
 
 
-def _differences(a, b, where: str) -> list[str]:
-    """Paths at which two JSON trees differ (numbers compared with RESCORE_RTOL)."""
+def _differences(a, b, where: str, skip: tuple[str, ...] = ()) -> list[str]:
+    """Paths at which two JSON trees differ (numbers compared with RESCORE_RTOL), leaving out the paths that
+    match a pattern of ``skip`` (fnmatch, "*" within one key)."""
+    if skip and any(fnmatch.fnmatchcase(where, pattern) and where.count("/") == pattern.count("/") for pattern in skip):
+        return []
     if isinstance(a, dict) and isinstance(b, dict):
-        out = [f"{where}/{k}: only in {'scores.json' if k in a else 'the rescore'}" for k in sorted(set(a) ^ set(b))]
+        prefix = f"{where}/" if where else ""
+        out = [f"{prefix}{short(k, 60)}: only in {'scores.json' if k in a else 'the rescore'}" for k in sorted(set(a) ^ set(b))
+               if not (skip and any(fnmatch.fnmatchcase(f"{prefix}{k}", p) for p in skip))]
         for key in sorted(set(a) & set(b)):
-            out += _differences(a[key], b[key], f"{where}/{key}")
+            out += _differences(a[key], b[key], f"{prefix}{key}", skip)
         return out
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{where}: length {len(a)} vs {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{where}/{i}")]
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{where}/{i}", skip)]
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
         return [] if math.isclose(a, b, rel_tol=RESCORE_RTOL, abs_tol=1e-12) else [f"{where}: {a:.6g} vs {b:.6g}"]
-    return [] if a == b else [f"{where}: {a!r} vs {b!r}"]
+    return [] if a == b else [f"{where}: {short(repr(a), 80)} vs {short(repr(b), 80)}"]
