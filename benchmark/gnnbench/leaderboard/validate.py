@@ -207,10 +207,10 @@ def _fingerprint(folder: Path) -> tuple:
     return tuple(sorted(entries))
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=128)
 def _member(folder: Path, fingerprint: tuple) -> Member | None:
     """A folder beside the one validated, as a board member if it passes its own checks (cached by its files,
-    so validating every folder of a board checks each once)."""
+    so validating every folder of a board checks each once; about 1 MB a member, so a bounded cache)."""
     del fingerprint  # the cache key: a changed file is checked again
     report = validate_submission_dir(folder, board=False)
     return Member.of(folder.name, report.metadata, report.scores) if report.ok and report.metadata is not None else None
