@@ -508,6 +508,8 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
 MACHINE_OR_DAY = ("hardware", "cost/hardware", "scored_on", "wall_seconds", "sandbox/worker_startup_seconds",
                   "sandbox/submission_seconds_used", "sandbox/log_bytes_dropped", "sandbox/worker/cpu_capability", "sandbox/worker/torch",
                   "sandbox/process_boundary/*_seconds", "sandbox/process_boundary/overhead_*",
+                  "sandbox/cpu/*_seconds", "sandbox/cpu/*cpu_per_wall_second", "sandbox/cpu/cpu_seconds_between_calls",
+                  "sandbox/worker/cpus",
                   *(f"submission/metadata/{key}" for key in ADDED_AFTER_SCORING))
 TIMINGS = ("cost/speedup_vs_lammps", "cost/submission/seconds_per_stride", "cost/submission/us_per_atom_stride", "cost/submission/ns_per_day",
            "cost/submission/shapes/*/seconds_per_call", "cost/submission/shapes/*/us_per_atom_stride", "cost/submission/shapes/*/ns_per_day",
