@@ -7,10 +7,13 @@ tests/hostile/test_hostile_memoriser.py (slow: it builds the fresh-seed data).""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
+from hostile_corpus import copy_valid
 
-from gnnbench.leaderboard.fresh_seed import MARGIN, FreshSeedError, compare, fresh_seed
+from gnnbench.leaderboard.fresh_seed import MARGIN, RESULT_FILE, FreshSeedError, compare, fresh_seed, leaderboard_text, read_record
+from gnnbench.leaderboard.validate import validate_submission_dir
 
 FLOOR = {"1": 2e-8, "10": 2e-7}
 
@@ -80,3 +83,37 @@ def test_the_seed_comes_from_the_environment_or_the_file_else_at_random(monkeypa
         monkeypatch.setenv("GNNBENCH_FRESH_SEED", bad)
         with pytest.raises(FreshSeedError, match="GNNBENCH_FRESH_SEED"):
             fresh_seed(7)
+
+
+def record_for(folder, passed: bool, **changes) -> dict:
+    scored = load(folder)
+    record = {"passed": passed, "checked_on": "2026-12-06", "submission_sha256": scored["submission"]["sha256"],
+              "public_data_sha256": scored["dataset"]["data_sha256"], "failures": [] if passed else ["RMSE at 10 fs on test ..."],
+              "stride": [{"split": "test", "dt_fs": 10, "public_ci95_high_A": 2.0e-3, "fresh_rmse_A": 2.1e-3, "bounded_by": "public CI"}]}
+    record.update(changes)
+    (folder / RESULT_FILE).write_text(json.dumps(record))
+    return record
+
+
+def test_validate_and_the_leaderboard_read_the_fresh_seed_record(tmp_path):
+    folder = copy_valid(tmp_path / "submissions")
+    assert validate_submission_dir(folder).ok and read_record(folder, load(folder)) == (None, None)
+    assert leaderboard_text(None) == "Fresh-seed check: not run yet (`gnnbench validate --rescore`)."
+    record_for(folder, passed=True)
+    record, problem = read_record(folder, load(folder))
+    assert problem is None and validate_submission_dir(folder).ok
+    assert leaderboard_text(record) == ("Fresh-seed check passed (2026-12-06): fresh-seed RMSE at most 1.05 × its public CI's "
+                                        "upper end (bound 1.5).")
+    record_for(folder, passed=False)
+    report = validate_submission_dir(folder)
+    assert not report.ok and "fresh_seed.json: refused by the fresh-seed check (2026-12-06): RMSE at 10 fs on test" in report.problems[0]
+    assert leaderboard_text(read_record(folder, load(folder))[0]) == "**Refused by the fresh-seed check** (2026-12-06)."
+    record_for(folder, passed=True, submission_sha256="0" * 64)  # a record copied from another entry
+    report = validate_submission_dir(folder)
+    assert not report.ok and "made for another model file or dataset build" in report.problems[0]
+    (folder / RESULT_FILE).write_text('{"passed": true, "checked_on": NaN}')
+    assert "fresh_seed.json: not valid JSON" in validate_submission_dir(folder).problems[0]
+
+
+def load(folder) -> dict:
+    return json.loads((folder / "scores.json").read_text())

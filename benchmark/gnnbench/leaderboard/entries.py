@@ -16,6 +16,7 @@ from ..score import SCORER_VERSION
 from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.usability import CheckResult, failed, is_usable, usability, verdict_line
 from ..untrusted import short, shown_name
+from .fresh_seed import leaderboard_text, read_record
 from .validate import board_reports, validate_submission_dir
 
 HEADLINE_SPLIT = "test"
@@ -386,6 +387,7 @@ def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT, name=
             wins.append(f"{name(other)} at {_dts(won)}")
     if entry.is_baseline:
         return usable + entry.rollout_sentence
+    text_after = " " + leaderboard_text(read_record(entry.folder, entry.scores)[0])
     if losses and lost_everywhere:
         worst = min(baselines, key=lambda n: _baseline_order(n))
         text = (f"**loses to every baseline at {_dts(list(TABLE_DT_FS))}**, {name(worst)} included "
@@ -394,7 +396,7 @@ def verdict(entry: Entry, group: list[Entry], split: str = HEADLINE_SPLIT, name=
         text = "**loses** " + "; ".join(losses) + ". It beats " + ("; ".join(wins) if wins else "none of them") + "."
     else:
         text = f"beats every baseline at {_dts(list(TABLE_DT_FS))}."
-    return usable + text + " " + entry.rollout_sentence
+    return usable + text + " " + entry.rollout_sentence + text_after
 
 SECONDARY_COLUMNS = [c for c in COLUMNS if c.key.startswith("rmse_") or c.key in ("skill_cv", "force_calls")]
 # The tables of each section: the headline split with every column, then the others with accuracy only.

@@ -221,3 +221,46 @@ def check_fresh_seed(model, folder: Path, public: dict, data_root: Path, seed: t
     tmp_path.write_text(json.dumps(written, indent=1, ensure_ascii=False) + "\n")
     tmp_path.replace(target)
     return result, written
+
+
+MAX_RECORD_BYTES = 256 * 1024
+
+
+def read_record(folder: Path, scores: dict) -> tuple[dict | None, str | None]:
+    """(the entry's ``fresh_seed.json``, None) when it belongs to the scored model and data; (None,
+    a problem) when it is unreadable or belongs to another model or build; (None, None) when there
+    is none (the check has not been run). The file is untrusted input like ``scores.json``."""
+    from ..untrusted import UntrustedInputError, load_json, read_capped, short
+
+    path = Path(folder) / RESULT_FILE
+    if not path.exists():
+        return None, None
+    try:
+        data = load_json(read_capped(path, MAX_RECORD_BYTES), max_values=50_000)
+    except (UntrustedInputError, OSError) as err:
+        return None, f"{path}: {short(str(err), 200)}"
+    if not isinstance(data, dict) or not isinstance(data.get("passed"), bool) or not isinstance(data.get("checked_on"), str):
+        return None, f"{path}: not a fresh-seed record (passed, checked_on, ...); rerun gnnbench validate --rescore"
+    if data.get("submission_sha256") != scores["submission"]["sha256"] or data.get("public_data_sha256") != scores["dataset"]["data_sha256"]:
+        return None, f"{path}: made for another model file or dataset build; rerun gnnbench validate --rescore"
+    return data, None
+
+
+def leaderboard_text(record: dict | None) -> str:
+    """One sentence for the entry's verdict on the leaderboard."""
+    if record is None:
+        return "Fresh-seed check: not run yet (`gnnbench validate --rescore`)."
+    if not record["passed"]:
+        return f"**Refused by the fresh-seed check** ({short_date(record)})."
+    compared = [row for row in record.get("stride", []) if isinstance(row, dict) and row.get("bounded_by") == "public CI"
+                and isinstance(row.get("fresh_rmse_A"), (int, float)) and isinstance(row.get("public_ci95_high_A"), (int, float))
+                and row["public_ci95_high_A"] > 0]
+    worst = max((row["fresh_rmse_A"] / row["public_ci95_high_A"] for row in compared), default=None)
+    ratio = f": fresh-seed RMSE at most {worst:.2f} × its public CI's upper end (bound {MARGIN:g})" if worst is not None else ""
+    return f"Fresh-seed check passed ({short_date(record)}){ratio}."
+
+
+def short_date(record: dict) -> str:
+    date = str(record.get("checked_on", "?"))
+    return date if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date) else "?"
+

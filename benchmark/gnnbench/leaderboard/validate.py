@@ -95,6 +95,8 @@ from ..score.usability import usability
 from ..untrusted import SCORES_MAX_BYTES, UntrustedInputError, folder_name_problem, load_json, read_capped, schema_message, short
 from .board import Member, board_problems, sibling_folders
 from .consistency import inconsistencies, summary_line
+from .fresh_seed import RESULT_FILE as FRESH_SEED_FILE
+from .fresh_seed import read_record as read_fresh_seed_record
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
 PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png", "survival.png", "vdos.png")
@@ -436,6 +438,13 @@ def _check_scores(folder: Path, metadata: dict, data_root: Path | None, report: 
         report.notes.append(f"{path}: the scorer recorded: {short(error)}")
     if len(scores["errors"]) > 10:
         report.notes.append(f"{path}: and {len(scores['errors']) - 10} more errors")
+    record, problem = read_fresh_seed_record(folder, scores)
+    if problem:
+        report.problems.append(problem)
+    elif record is not None and not record["passed"]:
+        failures = record.get("failures") if isinstance(record.get("failures"), list) else []
+        report.problems.append(f"{folder / FRESH_SEED_FILE}: refused by the fresh-seed check ({short(record['checked_on'], 20)}): "
+                               f"{short(str(failures[0]) if failures else 'no reason recorded', 300)}")
     if data_root is not None:
         from ..package.manifest import CorruptDatasetError, data_digest, verify_config
 
