@@ -351,3 +351,14 @@ def test_plot_file_names_from_a_submission_are_not_linked(hostile_leaderboard):
     _, out, *_ = hostile_leaderboard
     page = (out / "entries" / "evil-plots.html").read_text()
     assert "onerror" not in page and "rdf.png" in page
+
+
+def test_a_parameter_count_that_leaves_out_buffers_is_refused(tmp_path):
+    """The memorising model's trick: the data as buffers, 0 parameters declared. The count is every
+    tensor element the archive stores; gns-mini's 24 RBF centres are buffers, so 180,358 (its
+    parameters alone) is refused and 180,382 accepted."""
+    folder = copy_valid(tmp_path / "submissions", "gns-mini-seed0")
+    assert validate_submission_dir(folder).ok
+    edit_metadata(folder, lambda m: m.update(parameter_count=180358))
+    found = problems(folder)
+    assert "metadata parameter_count 180,358 differs from the model's 180,382" in found

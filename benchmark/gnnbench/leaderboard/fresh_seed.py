@@ -17,13 +17,16 @@ tell it from a perfect integrator. So ``gnnbench validate --rescore`` also
      no model can be told apart from the targets; the report marks the same rows "≈ floor");
    * **rollouts**: every physical check of the usability verdict
      (:mod:`gnnbench.score.usability`) that the entry passes on the public data passes on the
-     fresh data too.
+     fresh data too, with its bounds widened by ``MARGIN`` (a check passed near its bound may
+     fail a second sample by noise: zero displacement's NVE mean temperature is 2.9 % off MD's
+     on the public data and 3.3 % on a fresh one, against a 3 % bound). Survival is not widened:
+     every rollout must still survive.
 
 Why ``MARGIN`` = 1.5: the public CI is a bootstrap over anchors, and a fresh draw of the same
 recipe is a second sample of the same size, so an honest model's fresh RMSE falls inside the
 public CI most of the time and beyond its upper end by a few per cent at most.
-``scripts/fresh_seed_spread.py`` measures it on the shipped entries (largest fresh / CI-high
-ratio: printed by that script and quoted in DATASET_CARD.md); 1.5 leaves room for that and
+``scripts/fresh_seed_check.py`` measures it on the shipped entries (the largest fresh / CI-high
+ratio over every entry, split and Δt; MEASURED_SPREAD below); 1.5 leaves room for that and
 for the 18 comparisons made at once, and is still a factor 10^4 or more below what memorising
 gives (the memorising model scores 1e-7 Å publicly and constant-velocity-like errors of 1e-3 to
 1e-2 Å on fresh data). Only being worse is refused: a model cannot gain from doing better on
@@ -54,6 +57,7 @@ from pathlib import Path
 
 from .. import DATASET_VERSION
 from ..score import SCORER_VERSION
+from ..score.usability import usability
 
 SEED_ENV = "GNNBENCH_FRESH_SEED"
 SEED_FILE = Path("~/.config/gnnbench/fresh-seed")
@@ -140,8 +144,10 @@ class FreshSeedResult:
         return head + (f"; physical checks passed publicly and kept: {', '.join(kept)}" if kept else "")
 
 
-def compare(public: dict, fresh: dict) -> FreshSeedResult:
-    """Compare an entry's public ``scores.json`` with its scores on fresh-seed data (module docstring)."""
+def compare(public: dict, fresh: dict, fresh_checks: list[dict] | None = None) -> FreshSeedResult:
+    """Compare an entry's public ``scores.json`` with its scores on fresh-seed data (module docstring).
+    ``fresh_checks``: the fresh data's usability checks (as dicts) with bounds widened by MARGIN;
+    computed from ``fresh`` when not given."""
     floor = {int(dt): value for dt, value in fresh["dataset"].get("nve_target_floor_A", {}).items()}
     failures, stride, worst, worst_ratio = [], [], None, -1.0
     for split in SPLITS:
@@ -170,7 +176,9 @@ def compare(public: dict, fresh: dict) -> FreshSeedResult:
             if not by_floor and value / high > worst_ratio:
                 worst, worst_ratio = row, value / high
     physical = []
-    fresh_checks = {check["check"]: check for check in fresh.get("usability", [])}
+    if fresh_checks is None:
+        fresh_checks = [check.as_dict() for check in usability(fresh, slack=MARGIN)]
+    fresh_checks = {check["check"]: check for check in fresh_checks}
     for check in public.get("usability", []):
         if not check["physical"]:
             continue

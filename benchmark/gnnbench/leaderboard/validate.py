@@ -87,7 +87,7 @@ import jsonschema
 
 from .. import DATASET_REPO, DATASET_VERSION
 from ..predict.export import builtin_baseline_sha256
-from ..predict.submission import SubmissionError, check_torchscript_archive, load_metadata, sha256_of
+from ..predict.submission import SubmissionError, check_parameter_count, check_torchscript_archive, load_metadata, sha256_of
 from ..score import SCORER_VERSION
 from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.report import validate_scores
@@ -243,6 +243,10 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
         actual = sha256_of(model)
         if actual != expected:
             report.problems.append(f"{model}: sha256 {actual} differs from metadata submission_sha256 {expected}")
+        try:  # every tensor element the archive stores, buffers included, read from its pickles without running them
+            check_parameter_count(model, metadata)
+        except SubmissionError as err:
+            report.problems.append(str(err))
         size = model.stat().st_size
         if size > MAX_COMMITTED_BYTES and not url:
             report.problems.append(f"{model}: {size / 2**20:.1f} MiB is over the 5 MiB a repository file may have; "
