@@ -68,6 +68,12 @@ How to read it:
   entry's baseline numbers, which come from the data alone, must be those of the other entries
   scored on the same dataset build. `gnnbench validate` checks all of this against the folders
   beside an entry; a refused entry is under "Not listed" with the reason, in no group.
+- **Fresh-seed check.** The test trajectories are public, so a model could learn them by heart.
+  Each learned entry's verdict ends with the result of the check maintainers run with
+  `gnnbench validate --rescore`: the entry scored again on the dataset rebuilt from the same
+  recipe with a seed that is not published, and refused if its RMSE there exceeds 1.5 × the upper
+  end of its public 95 % CI at any split and Δt, or if a physical check it passes publicly fails
+  there (bounds widened by the same 1.5). "Not run yet" says only that no maintainer has run it.
 - A column whose value is the same for every entry of a table is stated once below it.
 - "—" means the number does not exist (for example, a rollout that failed before it could be
   measured).
