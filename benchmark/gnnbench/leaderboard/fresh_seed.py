@@ -63,6 +63,10 @@ SEED_ENV = "GNNBENCH_FRESH_SEED"
 SEED_FILE = Path("~/.config/gnnbench/fresh-seed")
 RESULT_FILE = "fresh_seed.json"
 MARGIN = 1.5           # fresh RMSE may exceed the upper end of the public 95 % CI by this factor (module docstring)
+# Measured with scripts/fresh_seed_check.py on 2026-12-06 (mini, dataset 2.1.0, one private seed): over zero
+# displacement, constant velocity and the three gns-mini seeds, 5 entries x 2 splits x 9 Δt = 90 comparisons,
+# the largest fresh RMSE / public CI's upper end was 0.970 (gns-mini-seed0, test_temperature, 5 fs); all 90 below 1.
+MEASURED_SPREAD = 0.970
 FLOOR_MULTIPLE = 10.0  # below this multiple of the targets' own floor, no RMSE is compared
 TASK = "nve"
 SPLITS = ("test", "test_temperature")
