@@ -47,6 +47,7 @@ def own_model_file(folder: Path) -> None:
     sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
     edit_metadata(folder, lambda m: m.update(submission_sha256=sha256))
     edit_scores(folder, lambda s: s["submission"].update(sha256=sha256))
+    (folder / "fresh_seed.json").unlink(missing_ok=True)  # the original's fresh-seed record is not this file's
 
 
 def rename(folder: Path, name: str) -> None:
