@@ -87,7 +87,7 @@ def test_only_https_is_fetched_even_if_a_url_got_past_the_schema(tmp_path, url):
     assert report.ok
     validate_module._fetch(url, folder / "submission.pt", "0" * 64, report, FetchPolicy())
     assert "download refused (only https URLs are fetched" in " ".join(report.problems)
-    assert sorted(p.name for p in folder.iterdir()) == ["log.csv", "loss_curve.png", "metadata.yaml", "plots", "scores.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["fresh_seed.json", "log.csv", "loss_curve.png", "metadata.yaml", "plots", "scores.json"]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "10.1.2.3", "192.168.0.1", "172.16.0.1", "169.254.169.254",
