@@ -3,8 +3,8 @@
 # test extras into .venv (torch first, so pip never pulls a CUDA build), install Debian's
 # chromium for the leaderboard's browser test if it is missing, then run
 #   1. ruff check (configured in pyproject.toml),
-#   2. the fast tier, pytest -m "not slow" (unit tests, about 1.5 minutes),
-#   3. the slow tier, pytest -m slow (LAMMPS-built data, DDP, Chromium, the sandbox; ~21 minutes on 2 cores),
+#   2. the fast tier, pytest -m "not slow" (unit tests, about 4.5 minutes),
+#   3. the slow tier, pytest -m slow (LAMMPS-built data, a fresh-seed build, DDP, Chromium, the sandbox; ~35-42 minutes on 2 cores),
 # and print each step's result. Every step runs; the exit status is non-zero if any failed.
 # Extra arguments go to both pytest tiers (e.g. bash scripts/test.sh -k leaderboard).
 set -euo pipefail
