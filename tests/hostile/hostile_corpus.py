@@ -151,3 +151,15 @@ def fake_dataset(root: Path, config: str = "mini") -> Path:
     entry = {key: list(value) if isinstance(value, tuple) else value for key in RECIPE_FIELDS for value in [getattr(built, key)]}
     write_manifest(root, {config: {**entry, **layout, "recipe": f"recipes/{config}.yaml", "recipe_sha256": built.sha256}})
     return root
+
+
+def problems(folder) -> str:
+    """The problems validate finds in ``folder`` (there must be some), each one short line, joined."""
+    from gnnbench.leaderboard.validate import validate_submission_dir
+
+    report = validate_submission_dir(folder)
+    assert not report.ok
+    for problem in report.problems:
+        assert len(problem) < MESSAGE_LIMIT and "\n" not in problem, f"{len(problem)} characters: {problem[:200]}…"
+    return " ".join(report.problems)
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from hostile_corpus import MESSAGE_LIMIT, copy_valid, edit_metadata, edit_scores, rescale_stride
+from hostile_corpus import copy_valid, edit_metadata, edit_scores, problems, rescale_stride
 
 from conftest import run_cli
 from gnnbench.leaderboard.build import render_leaderboard
@@ -18,14 +18,6 @@ from gnnbench.leaderboard.validate import validate_submission_dir
 
 SEEDS = ("gns-mini-seed0", "gns-mini-seed1", "gns-mini-seed2")
 MALLORY = {"authors": ["Mallory"], "code_url": "https://example.org/mallory"}
-
-
-def problems(folder) -> str:
-    report = validate_submission_dir(folder)
-    assert not report.ok
-    for problem in report.problems:
-        assert len(problem) < MESSAGE_LIMIT and "\n" not in problem, problem[:200]
-    return " ".join(report.problems)
 
 
 def gns_board(tmp_path):

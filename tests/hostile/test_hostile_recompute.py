@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hostile_corpus import MESSAGE_LIMIT, SUBMISSIONS, copy_valid, edit_scores, rescale_stride
+from hostile_corpus import SUBMISSIONS, copy_valid, edit_scores, problems, rescale_stride
 
 from gnnbench.leaderboard.build import render_leaderboard
 from gnnbench.leaderboard.consistency import inconsistencies
@@ -33,14 +33,6 @@ def with_verdict(change):
         change(scores)
         scores["usability"] = [check.as_dict() for check in usability(scores)]
     return edit
-
-
-def problems(folder) -> str:
-    report = validate_submission_dir(folder)
-    assert not report.ok
-    for problem in report.problems:
-        assert len(problem) < MESSAGE_LIMIT and "\n" not in problem, problem[:200]
-    return " ".join(report.problems)
 
 
 def at_10(s: dict) -> dict:
