@@ -48,15 +48,14 @@ from __future__ import annotations
 import datetime
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..score.baselines import SUBMISSION, Baseline
 from ..score.cost import NS_PER_FS, SECONDS_PER_DAY, WARMUP_CALLS
 from ..score.force_calls import force_calls_to_match, verlet_curve
 from ..score.metrics import energy_drift_meV_per_atom_per_ps, plateau, rdf_error_A
+from ..score.protocol import load_protocol
 from ..score.report import CURVE_DIGITS, DIGITS
 from ..score.rollout import AGGREGATES, RolloutMode, energy_drift_vs_verlet_k1, summarize
 from ..score.vibrations import vdos_error
@@ -66,7 +65,6 @@ RTOL = 1e-6      # every number is stored with DIGITS (9) significant digits: wh
 ATOL = 1e-12     # numbers that are zero up to rounding (a skill of constant velocity against itself)
 CI_RTOL = 1e-5   # √(quantile of MSE) against quantile of √MSE: np.quantile interpolates between two resamples (measured: 9e-7)
 MAX_SHOWN = 3    # differences named in one problem line (each message of validate stays one short line)
-PROTOCOL_PATH = Path(__file__).resolve().parents[1] / "score" / "protocol.yaml"
 
 
 def inconsistencies(scores: dict) -> list[str]:
@@ -244,13 +242,6 @@ def _overall_from_temperatures(where: str, result: dict) -> list[str]:
 
 # --- rollouts -------------------------------------------------------------------------------------
 
-def _protocol(config: str) -> dict:
-    protocols = yaml.safe_load(PROTOCOL_PATH.read_text())
-    if config not in protocols:
-        raise ValueError(f"no scoring protocol for dataset config {config!r}")
-    return protocols[config]
-
-
 def _n_atoms(scores: dict) -> int:
     for by_split in scores["stride_accuracy"].values():
         for result in by_split.values():
@@ -263,7 +254,7 @@ def _rollouts(scores: dict) -> list[str]:
     found: list[str] = []
     metadata = scores["submission"]["metadata"]
     stride = int(metadata["rollout_stride_fs"])
-    protocol = _protocol(scores["dataset"]["config"])
+    protocol = load_protocol(scores["dataset"]["config"])
     for mode_name, result in scores["rollouts"].items():
         if "skipped" in result:
             continue

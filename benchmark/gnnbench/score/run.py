@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .. import DATASET_REPO, DATASET_VERSION
 from ..generate.config import load_config
@@ -30,14 +29,13 @@ from .baselines import ROLLOUT_BASELINES, STRIDE_BASELINES, Baseline
 from .cost import hardware, measure_cost, process_boundary
 from .inputs import batch_inputs
 from .metrics import DEFINITIONS
+from .protocol import load_protocol
 from .report import plot_all, print_report, write_scores
 from .rollout import RolloutMode, run_mode
 from .rollout_files import render_pictures
 from .stride import score_strides
 from .usability import usability
 from .verlet import VerletEamSubmission
-
-PROTOCOL_PATH = Path(__file__).with_name("protocol.yaml")
 
 
 class DatasetVersionError(ValueError):
@@ -51,13 +49,6 @@ class ScoreOptions:
     rollouts: bool = True
     cost: bool = True
     quiet: bool = False  # no report on stdout
-
-
-def load_protocol(config: str) -> dict:
-    protocols = yaml.safe_load(PROTOCOL_PATH.read_text())
-    if config not in protocols:
-        raise ValueError(f"no scoring protocol for dataset config {config!r} in {PROTOCOL_PATH}")
-    return protocols[config]
 
 
 def resolve_submission_path(path: Path) -> Path:
