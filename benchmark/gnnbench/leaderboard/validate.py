@@ -1,7 +1,7 @@
 """``gnnbench validate``: check a ``submissions/<name>/`` folder before it enters the leaderboard.
 
 A submission folder holds ``metadata.yaml``, ``scores.json``, ``plots/`` and the model: either
-``submission.pt`` (at most 5 MiB, committed) or, for a larger file, its ``submission_url`` in the
+``submission.pt`` (at most 10 MiB, committed) or, for a larger file, its ``submission_url`` in the
 metadata, with ``submission_sha256`` pinning the bytes. The scorer's built-in Verlet baselines
 (``Baseline.entry_name``: ``verlet-eam-k1``, ``-k2``, ``-k4``, ``-k8``, ``verlet-eam-exact``) have no model file.
 
@@ -13,7 +13,7 @@ Checks, in order; each failure is one line naming the file and the problem:
    ``baseline: true`` is refused unless the name is one of the suite's own baselines
    (``SUITE_BASELINE_ENTRIES``, a list in code): the leaderboard's "baseline" kind cannot be claimed.
 2. The model: ``submission.pt`` is a TorchScript archive (checked without unpickling) whose
-   sha256 equals ``submission_sha256``, and is at most 5 MiB; or it is absent and
+   sha256 equals ``submission_sha256``, and is at most ``MAX_COMMITTED_BYTES`` (10 MiB); or it is absent and
    ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256: https
    only, from a host with public addresses only, at most ``FETCH_MAX_BYTES``, nothing kept on a mismatch);
    or the folder is a built-in baseline.
@@ -98,7 +98,7 @@ from .consistency import inconsistencies, summary_line
 from .fresh_seed import RESULT_FILE as FRESH_SEED_FILE
 from .fresh_seed import read_record as read_fresh_seed_record
 
-MAX_COMMITTED_BYTES = 5 * 1024 * 1024
+MAX_COMMITTED_BYTES = 10 * 2**20  # a leaderboard entry's model file may be committed up to 10 MiB, so anyone can re-score it
 PLOTS = ("error_vs_dt.png", "rollout_summary.png", "rdf.png", "msd.png", "thermo.png", "survival.png", "vdos.png")
 ADDED_AFTER_SCORING = ("submission_url", "ablations")  # metadata keys that say where the file is or who may join it, not what was scored
 BUILTIN_BASELINES = {b.entry_name: b for b in Baseline if b.is_verlet}
@@ -249,7 +249,7 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
             report.problems.append(str(err))
         size = model.stat().st_size
         if size > MAX_COMMITTED_BYTES and not url:
-            report.problems.append(f"{model}: {size / 2**20:.1f} MiB is over the 5 MiB a repository file may have; "
+            report.problems.append(f"{model}: {size / 2**20:.1f} MiB is over the {MAX_COMMITTED_BYTES / 2**20:g} MiB a committed model may have; "
                                    "host it and give submission_url in metadata.yaml")
         elif size > MAX_COMMITTED_BYTES:
             report.notes.append(f"{model}: {size / 2**20:.1f} MiB, not for committing (its submission_url is {short(url, 200)})")
@@ -260,7 +260,7 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
         report.problems.append(f"{model}: missing, and metadata.yaml gives no submission_url")
 
 
-FETCH_MAX_BYTES = 2 * 2**30  # the most validate --fetch downloads (the committed limit is 5 MiB; hosted models are ~10 MB)
+FETCH_MAX_BYTES = 2 * 2**30  # the most validate --fetch downloads (the committed limit is MAX_COMMITTED_BYTES)
 
 
 @dataclass(frozen=True)
