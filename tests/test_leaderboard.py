@@ -35,7 +35,7 @@ ISSUE_4_BASELINES = ["zero-displacement", "constant-velocity", "verlet-eam-k1", 
 # Scored by scorer 2.1 on dataset 2.0 and never rescored: their model files (8 MB) were not committed,
 # so rescoring them with scorer 3.0 needs them retrained first (their READMEs give the commands). The
 # leaderboard lists them under "Not listed" with validate's reason; nothing else may be missing.
-AWAITING_RESCORING = {"reference-gnn-mini", "reference-gnn-variant-mini", "reference-gnn-velocity-mini"}
+AWAITING_RESCORING = {"reference-gnn-variant-mini", "reference-gnn-velocity-mini"}
 
 
 def copy_submission(name: str, tmp_path: Path, new_name: str | None = None) -> Path:
