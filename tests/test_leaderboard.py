@@ -35,7 +35,6 @@ ISSUE_4_BASELINES = ["zero-displacement", "constant-velocity", "verlet-eam-k1", 
 # Scored by scorer 2.1 on dataset 2.0 and never rescored: their model files (8 MB) were not committed,
 # so rescoring them with scorer 3.0 needs them retrained first (their READMEs give the commands). The
 # leaderboard lists them under "Not listed" with validate's reason; nothing else may be missing.
-AWAITING_RESCORING = {"reference-gnn-variant-mini", "reference-gnn-velocity-mini"}
 
 
 def copy_submission(name: str, tmp_path: Path, new_name: str | None = None) -> Path:
@@ -58,26 +57,27 @@ def edit_yaml(path: Path, change) -> None:
 
 # ---------------------------------------------------------------------------------------- validate
 
-@pytest.mark.parametrize("name", sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir() and p.name not in AWAITING_RESCORING))
+@pytest.mark.parametrize("name", sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()))
 def test_every_committed_submission_validates(name):
     report = validate_submission_dir(SUBMISSIONS / name)
     assert report.ok, report.problems
 
 
-@pytest.mark.parametrize("name", sorted(AWAITING_RESCORING))
-def test_entries_scored_by_an_older_scorer_are_refused_with_the_reason(name):
-    problems = " ".join(validate_submission_dir(SUBMISSIONS / name).problems)
-    assert "the current scorer is 3.0.0; rescore it" in problems and "rescore it" in problems
+def test_an_entry_scored_by_an_older_scorer_is_refused_with_the_reason(tmp_path):
+    folder = copy_submission("constant-velocity", tmp_path)
+    scores = json.loads((folder / "scores.json").read_text())
+    scores["scorer_version"] = "2.1.0"
+    (folder / "scores.json").write_text(json.dumps(scores))
+    problems = " ".join(validate_submission_dir(folder).problems)
+    assert "written by scorer 2.1.0, the current scorer is 3.0.0; rescore it" in problems
 
 
 def test_the_leaderboard_covers_every_baseline_of_the_baselines_issue():
-    # new entries may join; these must stay, and every committed folder but those awaiting rescoring is listed
+    # new entries may join; these must stay, and every committed folder is listed
     folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()}
     assert set(ISSUE_4_BASELINES) <= folders
-    assert readme_entries() == folders - AWAITING_RESCORING
-    readme = (LEADERBOARD / "README.md").read_text()
-    not_listed = readme[readme.index("## Not listed"):]
-    assert set(re.findall(r"^- `([a-z0-9.-]+)`", not_listed, re.M)) == AWAITING_RESCORING
+    assert readme_entries() == folders
+    assert "## Not listed" not in (LEADERBOARD / "README.md").read_text()
 
 
 def test_committed_files_keep_the_size_limits():
@@ -358,7 +358,7 @@ def test_index_html_renders_every_entry_sorts_and_filters_in_headless_chromium(b
     assert len(tables) == 2  # headline split test, then test_temperature
     folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()}
     for table in tables:
-        assert set(table) == readme_entries() <= folders and set(ISSUE_4_BASELINES) - AWAITING_RESCORING <= set(table)
+        assert set(table) == readme_entries() <= folders and set(ISSUE_4_BASELINES) <= set(table)
     page.screenshot(path=tmp_path / "leaderboard.png", full_page=True)
     assert (tmp_path / "leaderboard.png").stat().st_size > 50_000
 
