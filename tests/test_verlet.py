@@ -60,3 +60,43 @@ def test_verlet_is_scoreable_as_a_builtin_baseline(mini_dataset, tmp_path):
     at10 = scores["stride_accuracy"]["nve"]["test"]["overall"]["10"]
     assert at10["submission"]["rmse_A"] == pytest.approx(at10["verlet_eam_k4"]["rmse_A"], rel=1e-9)  # it is its own baseline
     assert at10["submission"]["rmse_A"] < at10["constant_velocity"]["rmse_A"]
+
+
+def test_baselines_on_worker_processes_equal_those_computed_in_the_scorer(mini_dataset):
+    """The scorer's worker pool (score/workers.py) changes when a baseline runs, never its numbers:
+    stride errors split into shares over 2 spawned workers, and one baseline's rollouts run in a
+    worker, equal (bit for bit, NaN where unset) what this process computes alone."""
+    from gnnbench.load.frames import read_nve_windows
+    from gnnbench.score.baselines import Baseline
+    from gnnbench.score.protocol import load_protocol
+    from gnnbench.score.rollout import RolloutMode, run_mode, start_baseline_rollouts
+    from gnnbench.score.stride import StrideBaselines, _Accumulator
+    from gnnbench.score.workers import worker_pool
+
+    config, protocol = load_config("mini"), load_protocol("mini")
+    frames = read_split(mini_dataset, "mini", "test")
+    strides, baselines = [1, 10], (Baseline.CONSTANT_VELOCITY, Baseline.VERLET_K1, Baseline.VERLET_K2)
+    splits = {split: read_split(mini_dataset, "mini", split) for split in ("test", "test_temperature")}
+    windows = {t: w for split in splits for t, w in read_nve_windows(mini_dataset, "mini", split).items()}
+    here = _Accumulator(frames.n_anchors, strides, [b.value for b in baselines])
+    StrideBaselines(frames, strides, config, baselines).fill(here)
+    on_workers = _Accumulator(frames.n_anchors, strides, [b.value for b in baselines])
+    with worker_pool(2) as pool:
+        shares = StrideBaselines(frames, strides, config, baselines, pool=pool)
+        assert len(shares.jobs) == 2 * StrideBaselines.JOBS_PER_WORKER
+        shares.fill(on_workers)
+        verlet_entry = type("VerletEntry", (), {"baseline": Baseline.VERLET_K2, "metadata": {
+            "rollout_stride_fs": 10, "predicts_velocities": True, "uses_descriptors": False}})()
+        queued = start_baseline_rollouts(verlet_entry, splits, windows, config, protocol, (Baseline.VERLET_K1, Baseline.VERLET_K2),
+                                         None, pool)
+        assert {mode: set(jobs) for mode, jobs in queued.items()} == {mode: {"verlet_eam_k1"} for mode in RolloutMode}  # not itself
+        in_worker = queued[RolloutMode.NVE]["verlet_eam_k1"].result()
+        for future in queued[RolloutMode.THERMOSTATTED].values():
+            future.cancel()
+    assert here.values.keys() == on_workers.values.keys()
+    for key, values in here.values.items():
+        np.testing.assert_array_equal(values, on_workers.values[key], err_msg=str(key))
+    assert here.has_velocity == on_workers.has_velocity == {b.value for b in baselines}
+    # run_mode's own (in-process) rollouts of Verlet k = 1 beside a Verlet entry: the worker's numbers
+    inline = run_mode(RolloutMode.NVE, verlet_entry, splits, windows, config, protocol, (Baseline.VERLET_K1,))
+    assert json.dumps(inline["models"]["verlet_eam_k1"], sort_keys=True) == json.dumps(in_worker, sort_keys=True)

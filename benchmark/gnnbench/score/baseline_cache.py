@@ -96,13 +96,17 @@ class BaselineCache:
         key = hashlib.sha256(json.dumps({**self.identity, **what}, sort_keys=True).encode()).hexdigest()
         return self.directory / f"{key}.json"
 
-    def get(self, what: dict) -> Any | None:
+    def peek(self, what: dict) -> Any | None:
+        """The stored value of ``what``, or None; not counted as a hit or a miss."""
         path = self.path(what)
         try:
             stored = json.loads(path.read_text()) if path is not None else None
         except (OSError, ValueError):
             stored = None
-        value = stored.get("value") if self._intact(stored, what) else None
+        return stored.get("value") if self._intact(stored, what) else None
+
+    def get(self, what: dict) -> Any | None:
+        value = self.peek(what)
         if value is None:
             self.misses += 1
         else:

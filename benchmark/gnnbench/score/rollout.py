@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -542,23 +543,27 @@ def energy_drift_vs_verlet_k1(submission: dict, verlet_k1: dict | None) -> dict:
     return {**with_ci(key, ratio_of_means, pairs[:, 0], pairs[:, 1]), f"{key}_n": len(pairs)}
 
 
-def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitFrames], windows: dict[str, NveWindow],
-             config: BuildConfig, protocol: dict, baselines=(), out_dir: Path | None = None,
-             cache: BaselineCache | None = None) -> dict:
-    """One rollout mode for the submission and each baseline at the submission's stride; a
-    baseline's result comes from ``cache`` when it has it, and goes into it otherwise.
+@dataclass
+class ModeSetup:
+    """What every model's rollouts of one mode share: the start states, their references and the plan."""
 
-    With ``out_dir``, the submission's rollouts and their MD references are written as extended
-    XYZ to ``out_dir/rollouts/<mode>/<trajectory>-{model,md}.extxyz.gz`` and listed, relative to
-    ``out_dir``, under ``rollout_files``. The submission's NVE summary also gets
-    :func:`energy_drift_vs_verlet_k1`, once every model is rolled out.
-    """
-    stride = int(submission.metadata["rollout_stride_fs"])
-    horizon_key = "rollout_horizon_nve_fs" if mode is RolloutMode.NVE else "rollout_horizon_thermostatted_fs"
-    horizon = (int(protocol[horizon_key]) // stride) * stride
-    observe_every = max(1, math.ceil(protocol["rollout_observe_fs"] / stride))
+    stride: int
+    horizon: int
+    observe_every: int
+    starts: list
+    start_windows: list
+    references: list
+    plan: VdosPlan | None
+    vdos_note: str
+    vdos_references: list
+    n_atoms: int
+
+
+def mode_setup(mode: RolloutMode, stride: int, splits: dict[str, SplitFrames], windows: dict[str, NveWindow],
+               config: BuildConfig, protocol: dict) -> ModeSetup:
+    """Start states (the first test anchor of every trajectory), references and VDOS plan of one mode at ``stride`` fs."""
+    horizon, observe_every = horizon_and_observation(mode, stride, protocol)
     starts = [(frames, frames.rows_of(t)) for frames in splits.values() for t in frames.trajectories()]
-    n_atoms = starts[0][0].n_atoms
     start_windows = [windows[str(frames.trajectory_id[rows[0]])] for frames, rows in starts]  # the VDOS reference in both modes
     if mode is RolloutMode.NVE:
         references = [nve_reference(w, frames.velocities[rows[0]], horizon, protocol)
@@ -568,34 +573,108 @@ def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitF
     plan, vdos_note = vdos_plan(stride, float(start_windows[0].time_fs[1] - start_windows[0].time_fs[0]), config.mass_amu)
     vdos_references = ([{e: vdos_reference(w, frames.velocities[rows[0]], plan, e) for e in VelocityEstimator}
                         for w, (frames, rows) in zip(start_windows, starts, strict=True)] if plan else [None] * len(starts))
+    return ModeSetup(stride, horizon, observe_every, starts, start_windows, references, plan, vdos_note, vdos_references,
+                     starts[0][0].n_atoms)
+
+
+def horizon_and_observation(mode: RolloutMode, stride: int, protocol: dict) -> tuple[int, int]:
+    """The rollout horizon (fs, a whole number of strides) and the observation interval (strides) of one mode."""
+    horizon_key = "rollout_horizon_nve_fs" if mode is RolloutMode.NVE else "rollout_horizon_thermostatted_fs"
+    return (int(protocol[horizon_key]) // stride) * stride, max(1, math.ceil(protocol["rollout_observe_fs"] / stride))
+
+
+def baseline_cache_key(mode: RolloutMode, name: str, stride: int, protocol: dict, splits: dict[str, SplitFrames]) -> dict:
+    """The baseline cache's key of one baseline's rollouts of one mode at ``stride`` fs."""
+    horizon, observe_every = horizon_and_observation(mode, stride, protocol)
+    return {"rollouts": mode.value, "baseline": name, "stride_fs": stride, "horizon_fs": horizon,
+            "observe_every": observe_every, "protocol": protocol,
+            "trajectories": [f"{f.split}/{f.trajectory_id[f.rows_of(t)[0]]}" for f in splits.values() for t in f.trajectories()]}
+
+
+def _roll_and_compare(stepper, setup: ModeSetup, mode: RolloutMode, evaluator: EamEvaluator, config: BuildConfig,
+                      protocol: dict) -> tuple[dict, list[Rollout]]:
+    """``stepper``'s rollouts of one mode (closing it), compared and summarised; SubmissionOutputError from a failing call."""
+    rollouts = [_start(frames, rows[0], mode, protocol, config, i, frames_until_fs=float(w.time_fs[-1]))
+                for i, ((frames, rows), w) in enumerate(zip(setup.starts, setup.start_windows, strict=True))]
+    try:
+        roll_out(stepper, rollouts, mode, setup.stride, setup.horizon, setup.observe_every, evaluator, config, protocol)
+    finally:
+        stepper.close()
+    per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, setup.n_atoms, setup.plan, vdos)
+                      for r, ref, vdos in zip(rollouts, setup.references, setup.vdos_references, strict=True)}
+    return {**summarize(per_trajectory, mode, horizon_fs=setup.horizon, stride_fs=setup.stride), "per_trajectory": per_trajectory}, rollouts
+
+
+def baseline_rollouts(mode: RolloutMode, baseline: Baseline, stride: int, splits: dict[str, SplitFrames],
+                      windows: dict[str, NveWindow], config: BuildConfig, protocol: dict) -> dict:
+    """One Verlet baseline's rollouts of one mode, compared and summarised, with LAMMPS instances of
+    its own: what :func:`run_mode` computes for it, run in a worker process while the scorer rolls
+    out the submission (the same numbers: every step is deterministic, the thermostat seeded per trajectory)."""
+    setup = mode_setup(mode, stride, splits, windows, config, protocol)
+    evaluator = EamEvaluator(config, setup.n_atoms)
+    try:
+        return _roll_and_compare(VerletStepper(baseline, config, setup.n_atoms), setup, mode, evaluator, config, protocol)[0]
+    finally:
+        evaluator.close()
+
+
+def start_baseline_rollouts(submission: Submission, splits: dict[str, SplitFrames], windows: dict[str, NveWindow],
+                            config: BuildConfig, protocol: dict, baselines, cache: BaselineCache | None,
+                            pool: ProcessPoolExecutor | None) -> dict[RolloutMode, dict[str, Future]]:
+    """Queue on ``pool`` the rollouts of each of ``baselines`` (both modes, one job each) that
+    ``cache`` lacks, at the submission's stride: {mode: {baseline name: future of
+    :func:`baseline_rollouts`}}, for :func:`run_mode`'s ``computed``. Nothing without a pool
+    (run_mode then computes them itself), and not the baseline a Verlet entry is itself."""
+    if pool is None:
+        return {}
+    own = getattr(submission, "baseline", None)
+    stride = int(submission.metadata["rollout_stride_fs"])
+    computed: dict[RolloutMode, dict[str, Future]] = {}
+    for mode in RolloutMode:  # in the order run_mode needs them
+        for baseline in baselines:
+            if baseline is not own and (cache is None or cache.peek(baseline_cache_key(mode, baseline.value, stride, protocol, splits)) is None):
+                computed.setdefault(mode, {})[baseline.value] = pool.submit(baseline_rollouts, mode, baseline, stride, splits, windows,
+                                                                            config, protocol)
+    return computed
+
+
+def run_mode(mode: RolloutMode, submission: Submission, splits: dict[str, SplitFrames], windows: dict[str, NveWindow],
+             config: BuildConfig, protocol: dict, baselines=(), out_dir: Path | None = None,
+             cache: BaselineCache | None = None, computed: dict | None = None) -> dict:
+    """One rollout mode for the submission and each baseline at the submission's stride; a
+    baseline's result comes from ``cache`` when it has it, else from ``computed`` (baseline name ->
+    a future of :func:`baseline_rollouts`, started elsewhere) or is computed here, and goes into the cache.
+
+    With ``out_dir``, the submission's rollouts and their MD references are written as extended
+    XYZ to ``out_dir/rollouts/<mode>/<trajectory>-{model,md}.extxyz.gz`` and listed, relative to
+    ``out_dir``, under ``rollout_files``. The submission's NVE summary also gets
+    :func:`energy_drift_vs_verlet_k1`, once every model is rolled out.
+    """
+    stride = int(submission.metadata["rollout_stride_fs"])
+    setup = mode_setup(mode, stride, splits, windows, config, protocol)
+    starts, references, horizon, observe_every, vdos_note = setup.starts, setup.references, setup.horizon, setup.observe_every, setup.vdos_note
     files = {}
-    evaluator = EamEvaluator(config, n_atoms)
+    evaluator = EamEvaluator(config, setup.n_atoms)
     models = {}
     try:
         own = getattr(submission, "baseline", None)  # a Verlet baseline scored as its own entry rolls out as one
-        first = VerletStepper(own, config, n_atoms, name=SUBMISSION) if own is not None else SubmissionStepper(submission)
-        for stepper in [first] + [VerletStepper(b, config, n_atoms) for b in baselines if b is not own]:
-            what = {"rollouts": mode.value, "baseline": stepper.name, "stride_fs": stride, "horizon_fs": horizon,
-                    "observe_every": observe_every, "protocol": protocol,
-                    "trajectories": [f"{f.split}/{f.trajectory_id[rows[0]]}" for f, rows in starts]}
+        first = VerletStepper(own, config, setup.n_atoms, name=SUBMISSION) if own is not None else SubmissionStepper(submission)
+        for stepper in [first] + [VerletStepper(b, config, setup.n_atoms) for b in baselines if b is not own]:
+            what = baseline_cache_key(mode, stepper.name, stride, protocol, splits)
             stored = cache.get(what) if cache is not None and stepper is not first else None
+            if stored is None and stepper is not first and computed and stepper.name in computed:
+                stored = computed[stepper.name].result()
+                if cache is not None:
+                    cache.put(what, stored)
             if stored is not None:
                 stepper.close()
                 models[stepper.name] = stored
                 continue
-            rollouts = [_start(frames, rows[0], mode, protocol, config, i, frames_until_fs=float(w.time_fs[-1]))
-                        for i, ((frames, rows), w) in enumerate(zip(starts, start_windows, strict=True))]
             try:
-                roll_out(stepper, rollouts, mode, stride, horizon, observe_every, evaluator, config, protocol)
+                models[stepper.name], rollouts = _roll_and_compare(stepper, setup, mode, evaluator, config, protocol)
             except SubmissionOutputError as err:
                 models[stepper.name] = {"failed": True, "error": str(err)}
                 continue
-            finally:
-                stepper.close()
-            per_trajectory = {r.trajectory: compare(r, ref, mode, protocol, n_atoms, plan, vdos)
-                              for r, ref, vdos in zip(rollouts, references, vdos_references, strict=True)}
-            models[stepper.name] = {**summarize(per_trajectory, mode, horizon_fs=horizon, stride_fs=stride),
-                                    "per_trajectory": per_trajectory}
             if cache is not None and stepper is not first:
                 cache.put(what, models[stepper.name])
             if out_dir is not None and stepper.name == SUBMISSION:

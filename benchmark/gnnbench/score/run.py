@@ -31,11 +31,12 @@ from .inputs import batch_inputs
 from .metrics import DEFINITIONS
 from .protocol import load_protocol
 from .report import plot_all, print_report, write_scores
-from .rollout import RolloutMode, run_mode
+from .rollout import RolloutMode, run_mode, start_baseline_rollouts
 from .rollout_files import render_pictures
-from .stride import score_strides
+from .stride import score_strides, start_stride_baselines
 from .usability import usability
 from .verlet import VerletEamSubmission
+from .workers import worker_count, worker_pool
 
 
 class DatasetVersionError(ValueError):
@@ -142,20 +143,26 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
 
     data_sha256 = data_digest(data_root, verified)
     cache = BaselineCache.default(data_sha256, config_name)
-    stride = score_strides(model, splits, protocol["stride_batch_size"], config, STRIDE_BASELINES, cache)
-    errors += [f"stride accuracy on {split}: {r['error']}" for split, r in stride["nve"].items() if r.get("failed")]
-
-    rollouts = {}
     windows = ({t: w for split in ROLLOUT_SPLITS for t, w in read_nve_windows(data_root, config_name, split).items()}
                if options.rollouts else {})
-    for mode in RolloutMode:
-        if not options.rollouts:
-            rollouts[mode.value] = {"skipped": "--no-rollouts"}
-            continue
-        rollouts[mode.value] = run_mode(mode, model, splits, windows, config, protocol, ROLLOUT_BASELINES, out_dir=out_dir, cache=cache)
-        failed = rollouts[mode.value]["models"].get("submission", {})
-        if failed.get("failed"):
-            errors.append(f"{mode.value} rollouts: {failed['error']}")
+    rollouts = {}
+    with worker_pool() as pool:
+        # every baseline the cache lacks is queued now, in the order needed, and runs on the pool's
+        # workers while this process runs the submission (score/workers.py)
+        stride_baselines = start_stride_baselines(splits, config, STRIDE_BASELINES, cache, pool)
+        rollout_baselines = (start_baseline_rollouts(model, splits, windows, config, protocol, ROLLOUT_BASELINES, cache, pool)
+                             if options.rollouts else {})
+        stride = score_strides(model, splits, protocol["stride_batch_size"], stride_baselines)
+        errors += [f"stride accuracy on {split}: {r['error']}" for split, r in stride["nve"].items() if r.get("failed")]
+        for mode in RolloutMode:
+            if not options.rollouts:
+                rollouts[mode.value] = {"skipped": "--no-rollouts"}
+                continue
+            rollouts[mode.value] = run_mode(mode, model, splits, windows, config, protocol, ROLLOUT_BASELINES, out_dir=out_dir,
+                                            cache=cache, computed=rollout_baselines.get(mode))
+            failed = rollouts[mode.value]["models"].get("submission", {})
+            if failed.get("failed"):
+                errors.append(f"{mode.value} rollouts: {failed['error']}")
 
     if options.cost:
         try:
@@ -187,10 +194,9 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     }
     scores["usability"] = [check.as_dict() for check in usability(scores)]
     scores = write_scores(scores, out_dir / "scores.json")
-    plot_all(scores, out_dir / "plots")
     # the final frames of the hottest held-out-temperature trajectory, the one most likely to lose its crystal
-    pictured = splits["test_temperature"].trajectories()[-1]
-    _, picture_notes = render_pictures(scores, out_dir, pictured, config.descriptor_cutoff_A) if options.rollouts else ([], [])
+    pictured = splits["test_temperature"].trajectories()[-1] if options.rollouts else None
+    picture_notes = draw_figures(scores, out_dir, pictured, config.descriptor_cutoff_A)
     if not options.quiet:
         print_report(scores)
         for note in picture_notes + notes:
@@ -200,6 +206,19 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
                   "(GNNBENCH_CACHE=off recomputes them)")
         print(f"\nwrote {out_dir / 'scores.json'} and plots in {out_dir / 'plots'} ({scores['wall_seconds']:.1f} s)")
     return scores
+
+
+def draw_figures(scores: dict, out_dir: Path, pictured: str | None, cutoff_A: float) -> list[str]:
+    """``plots/`` (matplotlib, :func:`plot_all`) and, for trajectory ``pictured`` (None: none), the
+    rollouts' final frames (OVITO, :func:`render_pictures`), side by side where there are two CPUs.
+    Returns notes on pictures not rendered."""
+    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+    with worker_pool(min(1, worker_count())) as pool:
+        pictures = pool.submit(render_pictures, scores, out_dir, pictured, cutoff_A) if pool is not None and pictured else None
+        plot_all(scores, out_dir / "plots")
+        if pictures is not None:
+            return pictures.result()[1]
+    return render_pictures(scores, out_dir, pictured, cutoff_A)[1] if pictured else []
 
 
 def ablation_table(all_scores: list[dict], dt_fs: int, split: str = "test") -> str | None:

@@ -13,10 +13,7 @@ with a 95 % bootstrap confidence interval over anchors (:mod:`gnnbench.score.boo
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TypedDict
@@ -124,17 +121,6 @@ class _Accumulator:
                 for name in names}
 
 
-def verlet_workers() -> int:
-    """Processes that run the Verlet baselines of one split side by side: one per CPU this process
-    may use, at most 4 (each holds its own LAMMPS; on 2 cores, 2 nearly halve that part of a
-    cold-cache scoring). 1 where a spawned process could not start: the spawn start method
-    re-runs the main script, which a program read from standard input does not have."""
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if main_file is not None and not os.path.exists(main_file):
-        return 1
-    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
-
-
 def _verlet_rows(frames: SplitFrames, rows: np.ndarray, strides_fs: list[int], config: BuildConfig, baselines,
                  exact_step_fs: float) -> tuple[dict, set[str]]:
     """The Verlet baselines' per-anchor errors on ``rows`` of one split, with a LAMMPS of its own
@@ -163,80 +149,102 @@ def _verlet_rows(frames: SplitFrames, rows: np.ndarray, strides_fs: list[int], c
     return {key: values[rows] for key, values in store.values.items()}, store.has_velocity
 
 
-def verlet_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes for the Verlet baselines (None for one: they run in this process). They
-    start on the first job, so a scoring whose baselines all come from the cache starts none;
-    spawned, not forked: the parent may already hold an MPI-initialised LAMMPS."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
+class StrideBaselines:
+    """The baselines' per-anchor errors on one split: read from ``cache``, or started at once on
+    ``pool``'s workers (each job a share of the anchors, the Verlet rows; the exact integrator
+    steps the dataset's NVE-branch step), or, without a pool, computed when first needed."""
+
+    JOBS_PER_WORKER = 4  # shares small enough that the workers finish together
+
+    def __init__(self, frames: SplitFrames, strides_fs: list[int], config: BuildConfig, baselines,
+                 cache: BaselineCache | None = None, pool: ProcessPoolExecutor | None = None):
+        self.frames, self.strides_fs, self.baselines, self.cache = frames, strides_fs, tuple(baselines), cache
+        self.what = {"stride_accuracy": frames.split, "strides_fs": list(strides_fs), "baselines": [b.value for b in baselines],
+                     "n_anchors": frames.n_anchors, "exact_step_fs": config.nve_timestep_fs}
+        self.stored = cache.get(self.what) if cache is not None else None
+        self.jobs: list[tuple[np.ndarray, tuple, Future | None]] = []
+        verlets = [b for b in self.baselines if b.is_verlet]
+        if self.stored is None and verlets:
+            shares = pool._max_workers * self.JOBS_PER_WORKER if pool is not None else 1
+            for rows in np.array_split(np.arange(frames.n_anchors), min(shares, frames.n_anchors)):
+                args = (frames, rows, strides_fs, config, verlets, config.nve_timestep_fs)
+                self.jobs.append((rows, args, pool.submit(_verlet_rows, *args) if pool is not None else None))
+
+    def fill(self, store: _Accumulator) -> None:
+        """Put every baseline's per-anchor errors into ``store`` (waiting for the workers), and
+        into the cache if they were computed."""
+        if self.stored is not None:
+            store.restore(self.stored)
+            return
+        frames, strides_fs = self.frames, self.strides_fs
+        for rows, args, future in self.jobs:
+            values, with_velocity = future.result() if future is not None else _verlet_rows(*args)
+            for key, row_values in values.items():
+                store.values[key][rows] = row_values
+            store.has_velocity |= with_velocity
+        all_rows = np.arange(frames.n_anchors)
+        for dt in strides_fs:
+            k = list(frames.dt_fs).index(dt)
+            if Baseline.ZERO_DISPLACEMENT in self.baselines:
+                store.add(all_rows, dt, Baseline.ZERO_DISPLACEMENT.value, frames, k, np.zeros_like(frames.positions), frames.velocities)
+            if Baseline.CONSTANT_VELOCITY in self.baselines:
+                store.add(all_rows, dt, Baseline.CONSTANT_VELOCITY.value, frames, k, frames.velocities * (dt * PS_PER_FS), frames.velocities)
+        if self.cache is not None:
+            self.cache.put(self.what, store.of([b.value for b in self.baselines]))
 
 
-def _baseline_errors(store: _Accumulator, frames: SplitFrames, strides_fs: list[int], config: BuildConfig, baselines,
-                     exact_step_fs: float, pool: ProcessPoolExecutor | None = None) -> None:
-    """Every baseline's per-anchor errors on one split, into ``store``. The Verlet baselines (the
-    exact integrator steps ``exact_step_fs``, the dataset's NVE-branch step) run in ``pool``'s
-    processes, each on a contiguous share of the anchors, or here without one; the numbers do not
-    depend on how many processes ran them."""
+def start_stride_baselines(splits: dict[str, SplitFrames], config: BuildConfig, baselines, cache: BaselineCache | None = None,
+                           pool: ProcessPoolExecutor | None = None) -> dict[str, StrideBaselines]:
+    """{split: its :class:`StrideBaselines`}, every split's jobs queued on ``pool`` now."""
+    strides = stride_list(splits)
+    return {name: StrideBaselines(frames, strides, config, baselines, cache, pool) for name, frames in splits.items()}
+
+
+def stride_list(splits: dict[str, SplitFrames]) -> list[int]:
+    """Every Δt (fs) of the data, ascending."""
+    return sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
+
+
+def _submission_errors(submission: Submission, frames: SplitFrames, batch_size: int, strides_fs: list[int],
+                       store: _Accumulator) -> None:
+    """The submission's per-anchor errors on one split, ``batch_size`` anchors per call; a failing
+    call raises SubmissionOutputError naming the input."""
     dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
-    verlets = [b for b in baselines if b.is_verlet]
-    shares = pool._max_workers if pool is not None else 1
-    chunks = [c for c in np.array_split(np.arange(frames.n_anchors), shares) if len(c)] if verlets else []
-    jobs = [(frames, chunk, strides_fs, config, verlets, exact_step_fs) for chunk in chunks]
-    if pool is not None and len(jobs) > 1:
-        results = list(tqdm(pool.map(_verlet_rows, *zip(*jobs, strict=True)), total=len(jobs),
-                            desc=f"Verlet baselines ({frames.split}, {len(jobs)} processes)", unit="share", leave=False))
-    else:
-        results = [_verlet_rows(*job) for job in jobs]
-    for chunk, (values, with_velocity) in zip(chunks, results, strict=True):
-        for key, chunk_values in values.items():
-            store.values[key][chunk] = chunk_values
-        store.has_velocity |= with_velocity
-    all_rows = np.arange(frames.n_anchors)
-    for dt in strides_fs:
-        k = dt_index[dt]
-        if Baseline.ZERO_DISPLACEMENT in baselines:
-            store.add(all_rows, dt, Baseline.ZERO_DISPLACEMENT.value, frames, k, np.zeros_like(frames.positions), frames.velocities)
-        if Baseline.CONSTANT_VELOCITY in baselines:
-            store.add(all_rows, dt, Baseline.CONSTANT_VELOCITY.value, frames, k, frames.velocities * (dt * PS_PER_FS), frames.velocities)
+    uses_descriptors = submission.metadata["uses_descriptors"]
+    work = [(dt, rows) for dt in strides_fs
+            for rows in np.array_split(np.arange(frames.n_anchors), max(1, int(np.ceil(frames.n_anchors / batch_size))))]
+    for dt, rows in tqdm(work, desc=f"stride accuracy ({frames.split})", unit="batch", leave=False):
+        r0, v0 = frames.positions[rows], frames.velocities[rows]
+        anchors = ", ".join(f"{frames.trajectory_id[r]}@{frames.time_fs[r]:.0f}fs" for r in rows[:3])
+        context = f"split {frames.split}, Δt {dt} fs, anchors {anchors}" + (" ..." if len(rows) > 3 else "")
+        inputs = batch_inputs(r0, v0, frames.species[rows], frames.cell[rows],
+                              frames.descriptors[rows] if uses_descriptors else None,
+                              np.full(len(rows), dt, np.float64), frames.thermostat_temperature_K[rows])
+        out = submission.predict(inputs, context, phase="stride")
+        predicted_r = out["positions"].numpy().reshape(r0.shape)
+        predicted_v = out["velocities"].numpy().reshape(v0.shape) if "velocities" in out else None
+        store.add(rows, dt, SUBMISSION, frames, dt_index[dt], predicted_r - r0, predicted_v)
 
 
-def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: list[int], batch_size: int,
-                config: BuildConfig, baselines=tuple(Baseline), cache: BaselineCache | None = None,
-                pool: ProcessPoolExecutor | None = None) -> dict[TargetKind, dict]:
+def score_split(submission: Submission | None, frames: SplitFrames, batch_size: int, baselines: StrideBaselines) -> dict[TargetKind, dict]:
     """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
 
     Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
     {T: {dt: at_dt}}}}. A failing submission call raises SubmissionOutputError naming the input.
-    The baselines' per-anchor errors come from ``cache`` when it has them, and go into it otherwise.
+    The submission runs first, while the baselines' workers compute theirs.
     """
-    names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines]
+    strides_fs = baselines.strides_fs
+    names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines.baselines]
     store = _Accumulator(frames.n_anchors, strides_fs, names)
-    what = {"stride_accuracy": frames.split, "strides_fs": list(strides_fs), "baselines": [b.value for b in baselines],
-            "n_anchors": frames.n_anchors, "exact_step_fs": config.nve_timestep_fs}
-    stored = cache.get(what) if cache is not None else None
-    if stored is not None:
-        store.restore(stored)
-    else:
-        _baseline_errors(store, frames, strides_fs, config, baselines, config.nve_timestep_fs, pool)
-        if cache is not None:
-            cache.put(what, store.of([b.value for b in baselines]))
-    dt_index = {dt: list(frames.dt_fs).index(dt) for dt in strides_fs}
-    all_rows = np.arange(frames.n_anchors)
     if submission is not None:
-        uses_descriptors = submission.metadata["uses_descriptors"]
-        work = [(dt, rows) for dt in strides_fs
-                for rows in np.array_split(all_rows, max(1, int(np.ceil(frames.n_anchors / batch_size))))]
-        for dt, rows in tqdm(work, desc=f"stride accuracy ({frames.split})", unit="batch", leave=False):
-            r0, v0 = frames.positions[rows], frames.velocities[rows]
-            anchors = ", ".join(f"{frames.trajectory_id[r]}@{frames.time_fs[r]:.0f}fs" for r in rows[:3])
-            context = f"split {frames.split}, Δt {dt} fs, anchors {anchors}" + (" ..." if len(rows) > 3 else "")
-            inputs = batch_inputs(r0, v0, frames.species[rows], frames.cell[rows],
-                                  frames.descriptors[rows] if uses_descriptors else None,
-                                  np.full(len(rows), dt, np.float64), frames.thermostat_temperature_K[rows])
-            out = submission.predict(inputs, context, phase="stride")
-            predicted_r = out["positions"].numpy().reshape(r0.shape)
-            predicted_v = out["velocities"].numpy().reshape(v0.shape) if "velocities" in out else None
-            store.add(rows, dt, SUBMISSION, frames, dt_index[dt], predicted_r - r0, predicted_v)
+        try:
+            _submission_errors(submission, frames, batch_size, strides_fs, store)
+        except SubmissionOutputError:
+            baselines.fill(store)  # wait for them all the same, and cache them: the next scoring needs them
+            raise
+    baselines.fill(store)
 
+    all_rows = np.arange(frames.n_anchors)
     temperatures = sorted(set(frames.thermostat_temperature_K.tolist()))
     results = {}
     for kind in TargetKind:
@@ -250,23 +258,17 @@ def score_split(submission: Submission | None, frames: SplitFrames, strides_fs: 
     return results
 
 
-def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int, config: BuildConfig,
-                  baselines=tuple(Baseline), cache: BaselineCache | None = None, workers: int | None = None) -> dict[str, dict[str, dict]]:
-    """{target kind value: {split: result}}; a split on which the submission fails is reported as
-    ``{"failed": true, "error": ...}`` under both kinds, and the other splits are still scored.
-    Baselines not in ``cache`` run on ``workers`` processes (default :func:`verlet_workers`)."""
-    strides = sorted(set(int(dt) for dt in next(iter(splits.values())).dt_fs))
+def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int,
+                  baselines: dict[str, StrideBaselines]) -> dict[str, dict[str, dict]]:
+    """{target kind value: {split: result}}, beside ``baselines`` (:func:`start_stride_baselines`);
+    a split on which the submission fails is reported as ``{"failed": true, "error": ...}`` under
+    both kinds, and the other splits are still scored."""
     results: dict[str, dict[str, dict]] = {kind.value: {} for kind in TargetKind}
-    pool = verlet_pool(verlet_workers() if workers is None else workers)
-    try:
-        for name, frames in splits.items():
-            try:
-                by_kind = score_split(submission, frames, strides, batch_size, config, baselines, cache, pool)
-            except SubmissionOutputError as err:
-                by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
-            for kind, result in by_kind.items():
-                results[kind.value][name] = result
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    for name, frames in splits.items():
+        try:
+            by_kind = score_split(submission, frames, batch_size, baselines[name])
+        except SubmissionOutputError as err:
+            by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
+        for kind, result in by_kind.items():
+            results[kind.value][name] = result
     return results
