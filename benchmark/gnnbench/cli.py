@@ -134,6 +134,30 @@ def data_install(root: Path, configs: tuple[str, ...]) -> None:
     click.echo('load it with: load_dataset("gnnmd/al-eam", "<config>")  (HF_HUB_OFFLINE=1 works)')
 
 
+@data.command("export")
+@click.argument("root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR)
+@click.option("--config", "config_name", default="mini", show_default=True)
+@click.option("--split", default="train", show_default=True)
+@click.option("--dt", "dt_fs", type=int, default=10, show_default=True, help="the stride Δt (fs) of the targets")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="the .xyz file to write")
+@click.option("--no-options", is_flag=True, help="do not write metatrain's options-flashmd.yaml beside it")
+def data_export(root: Path, config_name: str, split: str, dt_fs: int, out: Path, no_options: bool) -> None:
+    """Write a split at one stride as extended XYZ (ASE; metatrain's FlashMD trainer takes it as it is)."""
+    from .load.extxyz import write_extxyz
+    from .load.frames import read_split
+    from .package.manifest import verify_config
+
+    try:
+        verify_config(root, config_name)
+        written = write_extxyz(read_split(root, config_name, split), dt_fs, out, options=not no_options)
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        raise click.ClickException(str(err)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    if not no_options:
+        click.echo(f"train FlashMD on it: cd {out.parent} && mtt train options-flashmd.yaml")
+
+
 @data.command("push")
 @click.argument("root", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR)
 @click.option("--repo", default="gnnmd/al-eam", show_default=True)

@@ -41,8 +41,8 @@ from gnnbench.predict.submission import (
     MAX_SPEED_A_PER_PS,
     SubmissionError,
     SubmissionOutputError,
+    check_model_file,
     check_outputs,
-    check_torchscript_archive,
     counted_parameters,
     expected_shapes,
     load_submission,
@@ -225,7 +225,7 @@ def test_a_huge_sparse_submission_is_refused_before_it_is_read(tmp_path):
         stream.truncate(MAX_FILE_BYTES + 1)  # a hole: no data, 1 GiB + 1 byte long
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    for refuse in (check_torchscript_archive, load_submission, lambda p: load_sandboxed(p, limits=LIMITS)):
+    for refuse in (check_model_file, load_submission, lambda p: load_sandboxed(p, limits=LIMITS)):
         with pytest.raises(SubmissionError) as err:
             refuse(path)
         message = str(err.value)

@@ -87,7 +87,8 @@ import jsonschema
 
 from .. import DATASET_REPO, DATASET_VERSION
 from ..predict.export import builtin_baseline_sha256
-from ..predict.submission import SubmissionError, check_parameter_count, check_torchscript_archive, load_metadata, sha256_of
+from ..predict.formats import model_file
+from ..predict.submission import SubmissionError, check_model_file, check_parameter_count, load_metadata, sha256_of
 from ..score import SCORER_VERSION
 from ..score.baselines import SUITE_BASELINE_ENTRIES, Baseline
 from ..score.report import validate_scores
@@ -219,7 +220,7 @@ def _member(folder: Path, fingerprint: tuple) -> Member | None:
 
 
 def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport, policy: FetchPolicy) -> None:
-    model = folder / "submission.pt"
+    model = model_file(folder)
     expected = metadata["submission_sha256"]
     if metadata["name"] in BUILTIN_BASELINES and metadata.get("baseline") and expected == builtin_baseline_sha256(metadata["name"]):
         report.notes.append(f"{folder.name}: built-in scorer baseline (no model file)")
@@ -236,7 +237,7 @@ def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationRe
         _fetch(url, model, expected, report, policy)
     if model.exists():
         try:
-            check_torchscript_archive(model)
+            check_model_file(model)
         except SubmissionError as err:
             report.problems.append(str(err))
             return
@@ -489,7 +490,7 @@ def _check_rescore(folder: Path, scores: dict, data_root: Path | None, report: V
         report.problems.append(f"{folder}: --rescore needs the dataset (--data)")
         return
     name, config_name = scores["submission"]["metadata"]["name"], scores["dataset"]["config"]
-    builtin = name in BUILTIN_BASELINES and not (folder / "submission.pt").exists()
+    builtin = name in BUILTIN_BASELINES and not model_file(folder).exists()
     try:
         model = (builtin_model(BUILTIN_BASELINES[name], data_root, config_name) if builtin
                  else load_model(folder, device=device, trust=trust, limits=limits))

@@ -116,6 +116,7 @@ from .submission import (
 from .worker import INPUT_NAMES, MAX_HEADER_BYTES, ProtocolError, arrays_from, clean_text, encode, parse_header
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+FORMATS_DIR = Path(__file__).with_name("formats")  # bound read-only at /sandbox/formats: the worker loads every format with it
 GIB = 2**30
 PIPE_BYTES = 2**20  # Linux's default pipe-max-size for unprivileged processes
 __all__ = ["SandboxLimits", "SandboxUnavailable", "SandboxedSubmission", "load_sandboxed"]
@@ -180,7 +181,8 @@ def bwrap_command(bwrap: str, private: Path, device: str, threads: int, limits: 
     if device.startswith("cuda"):
         args += cuda_binds()
     args += ["--remount-ro", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp",
-             "--ro-bind", str(WORKER_SCRIPT), "/sandbox/worker.py", "--ro-bind", str(private / "submission.pt"), "/sandbox/submission.pt"]
+             "--ro-bind", str(WORKER_SCRIPT), "/sandbox/worker.py", "--ro-bind", str(FORMATS_DIR), "/sandbox/formats",
+             "--ro-bind", str(private / "submission.pt"), "/sandbox/submission.pt"]
     # an installation under /tmp (a CI clone, say) was hidden by the private /tmp: bind it again on top
     for root in _bind_roots():
         if root == "/tmp" or root.startswith("/tmp/"):
@@ -441,6 +443,14 @@ class SandboxedSubmission:
     def name(self) -> str:
         return self.metadata["name"]
 
+    @property
+    def model_format(self) -> str:
+        return self.ready.get("format") or "?"
+
+    @property
+    def model_info(self) -> dict:
+        return {"strides_fs": self.ready.get("strides_fs"), "masses_u": self.ready.get("masses_u")}
+
     # -- the worker's life --
 
     def start(self, why: str = "loading") -> dict:
@@ -467,7 +477,8 @@ class SandboxedSubmission:
         for fd in (request_w, answer_w):  # a 16 × 256-atom call in one pipe's worth: fewer wake-ups per message
             with contextlib.suppress(OSError):
                 fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-        config = {"submission": "/sandbox/submission.pt", "device": str(self.device), "threads": self.threads, "cpus": cpu_preference(),
+        config = {"submission": "/sandbox/submission.pt", "formats_parent": "/sandbox", "device": str(self.device), "threads": self.threads,
+                  "cpus": cpu_preference(),
                   "fd_in": request_r, "fd_out": answer_w, "max_request_bytes": 1 << 30,
                   "rlimits": {"RLIMIT_AS": None if self.device.type == "cuda" else int(self.limits.memory_gib * GIB),
                               "RLIMIT_CPU": int(self.limits.submission_timeout_s * max(1, self.threads)) + 60,
@@ -515,14 +526,14 @@ class SandboxedSubmission:
                 problem = sandbox_problem(bwrap, self.private, str(self.device), self.threads, self.limits)
                 if problem:
                     raise SandboxUnavailable(f"{bwrap}: {problem}") from None
-            raise SubmissionError(f"{self.path}: torch.jit.load failed: {clean_text(header.get('error', '?'))}")
+            raise SubmissionError(f"{self.path}: loading it failed: {clean_text(header.get('error', '?'))}")
         cpus = header.get("cpus")
         if not isinstance(cpus, list) or not cpus or len(cpus) > max(1, self.threads):
             self.kill("not pinned")
             raise SandboxUnavailable(f"the worker could not be pinned to {self.threads} CPU(s) (it runs on {clean_text(str(cpus), 80)})")
         self.startup_s.append(time.perf_counter() - started)
-        self.ready = {k: header.get(k) for k in ("parameter_count", "parameters", "buffers", "torch", "threads", "interop_threads", "cpus",
-                                                 "cpu_capability")}
+        self.ready = {k: header.get(k) for k in ("format", "strides_fs", "masses_u", "parameter_count", "parameters", "buffers", "torch",
+                                                 "threads", "interop_threads", "cpus", "cpu_capability")}
         return header
 
     def kill(self, why: str, grace_s: float = 0.0) -> int | None:

@@ -15,7 +15,7 @@ A submission is ``submission.pt``, a TorchScript archive written by ``torch.jit.
 * checks the file's size before reading any of it (:data:`MAX_FILE_BYTES`), and reads it in
   chunks (copy, sha256): a huge or sparse file costs neither memory nor much time;
 * checks the metadata's ``parameter_count`` against the tensors the archive stores
-  (:func:`~gnnbench.predict.worker.stored_tensor_elements`: parameters and buffers, tensor
+  (``count_parameters`` of its format, e.g. :func:`~gnnbench.predict.formats.torchscript.stored_tensor_elements`: parameters and buffers, tensor
   attributes and constants included), so that a model cannot hide data outside its parameters;
 * checks every output (type, shape, dtype, finite, physically possible: :func:`check_outputs`)
   and reports a failing call with the input that caused it, and the real cause of a TorchScript
@@ -37,8 +37,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,13 +47,10 @@ import torch
 import yaml
 
 from ..untrusted import METADATA_MAX_BYTES, UntrustedInputError, load_yaml, read_capped, schema_message, short
-from .worker import describe_error, describe_outputs, stored_tensor_elements, timed_call
+from . import formats
+from .worker import describe_error, describe_outputs, timed_call
 
 SCHEMA_PATH = Path(__file__).with_name("metadata.schema.yaml")
-# A zip bomb is refused before anything unpacks it: TorchScript code and pickles are compressed
-# members of a few KiB to MiB; tensor data is stored uncompressed. See check_archive_sizes.
-MAX_COMPRESSED_MEMBER_BYTES = 64 * 2**20
-MAX_ARCHIVE_BYTES = 4 * 2**30
 # The file itself, checked by its size on disk before any byte of it is read (check_file_size). A learned
 # integrator for MD has 1e5 to 1e7 parameters (the reference GNN 2.1e6, GNS 1.8e5: 8 MB and 0.7 MB in float32);
 # 1 GiB holds 2.7e8 float32 parameters, more than the largest published interatomic-potential models, and is what
@@ -127,58 +124,28 @@ def _size(n: int) -> str:
     return f"{n:,} bytes ({n / 2**30:.2f} GiB)"
 
 
-def counted_parameters(path: Path) -> int:
-    """The model's parameter count as the scorer counts it: every tensor element the archive stores."""
-    try:
-        return stored_tensor_elements(path)
-    except (ValueError, OSError, zipfile.BadZipFile) as err:
-        raise SubmissionError(f"{path}: refused, its tensors cannot be counted ({err})") from None
-
-
-def check_torchscript_archive(path: Path, max_total_bytes: int = MAX_ARCHIVE_BYTES) -> None:
-    """Raise SubmissionError unless ``path`` is a TorchScript archive (checked without unpickling or unpacking)."""
+def check_model_file(path: Path):
+    """The format module of the model file ``path`` (:mod:`gnnbench.predict.formats`), after its size and its
+    format's static checks (nothing unpickled or run); SubmissionError naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{path}: no such file")
     check_file_size(path)
-    with open(path, "rb") as stream:
-        head = stream.read(2)
-    if not zipfile.is_zipfile(path):
-        kind = "a Python pickle" if head[:1] == b"\x80" else "not a zip archive"
-        raise SubmissionError(
-            f"{path}: refused, it is {kind}, not a TorchScript archive. The scorer never unpickles "
-            "submissions; export your model with torch.jit.save(torch.jit.script(model), 'submission.pt')."
-        )
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-    has_code = any("/code/" in name for name in names)
-    has_constants = any(name.endswith("/constants.pkl") for name in names)
-    if not (has_code and has_constants):
-        raise SubmissionError(
-            f"{path}: refused, it is a zip without TorchScript code (a torch.save checkpoint?). "
-            "Submit a TorchScript archive: torch.jit.save(torch.jit.script(model), 'submission.pt')."
-        )
-    check_archive_sizes(path, max_total_bytes)
+    try:
+        model_format = formats.detect(path)
+        model_format.check(path, formats.archive_members(path))
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as err:
+        raise SubmissionError(f"{path}: {err}") from None
+    return model_format
 
 
-def check_archive_sizes(path: Path, max_total_bytes: int = MAX_ARCHIVE_BYTES) -> None:
-    """Refuse a zip bomb from the archive's declared sizes, before any member is unpacked.
-
-    ``torch.jit.save`` stores tensor data uncompressed and deflates only code and pickles, which
-    are small; a compressed member that unpacks to more than ``MAX_COMPRESSED_MEMBER_BYTES``, or
-    an archive that unpacks to more than ``max_total_bytes``, is refused. A member whose real size
-    exceeds its declared one fails inside torch's reader; the worker's memory limit contains the rest.
-    """
-    with zipfile.ZipFile(path) as archive:
-        members = archive.infolist()
-    total = sum(m.file_size for m in members)
-    for member in members:
-        if member.compress_type != zipfile.ZIP_STORED and member.file_size > MAX_COMPRESSED_MEMBER_BYTES:
-            raise SubmissionError(f"{path}: refused, its compressed member {member.filename!r} unpacks to {member.file_size / 2**20:.0f} MiB "
-                                  f"(from {member.compress_size / 2**20:.1f} MiB; at most {MAX_COMPRESSED_MEMBER_BYTES // 2**20} MiB): "
-                                  "TorchScript code and pickles are small, so this is a zip bomb or not a torch.jit.save archive")
-    if total > max_total_bytes:
-        raise SubmissionError(f"{path}: refused, it unpacks to {total / 2**30:.1f} GiB, more than the {max_total_bytes / 2**30:.1f} GiB allowed")
+def counted_parameters(path: Path) -> int:
+    """The model's parameter count as the scorer counts it: every tensor element the file stores."""
+    model_format = check_model_file(path)
+    try:
+        return model_format.count_parameters(path)
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as err:
+        raise SubmissionError(f"{path}: refused, its tensors cannot be counted ({err})") from None
 
 
 def load_metadata(path: Path) -> dict:
@@ -338,8 +305,10 @@ class Submission:
 
     path: Path
     metadata: dict
-    module: torch.jit.ScriptModule
+    module: Callable  # answers the 8-tensor call (SUBMISSION.md), whatever the file's format
     device: torch.device
+    model_format: str = formats.DEFAULT_FORMAT
+    model_info: dict = field(default_factory=lambda: {"strides_fs": None, "masses_u": None})
     metadata_defaults: bool = False  # True: no metadata.yaml, scored with own_use_metadata()
     call_log: list[CallRecord] = field(default_factory=list)
 
@@ -382,7 +351,7 @@ def checked_metadata(path: Path, metadata_path: Path | None = None, own_use: dic
     :func:`own_use_metadata`'s defaults, with the counted parameters (metadata is then None).
     """
     path = Path(path)
-    check_torchscript_archive(path)
+    check_model_file(path)
     metadata_path = Path(metadata_path or path.with_name("metadata.yaml"))
     bare = own_use is not None and not metadata_path.exists()
     metadata = None if bare else load_metadata(metadata_path)
@@ -406,20 +375,18 @@ def check_parameter_count(path: Path, metadata: dict) -> int:
 
 def load_submission(path: Path, device: str = "cpu", metadata_path: Path | None = None,
                     own_use: dict | None = None) -> Submission:
-    """Check and load ``submission.pt`` (TorchScript) and its ``metadata.yaml`` into this process.
+    """Check and load a model file (any format of :mod:`gnnbench.predict.formats`) and its ``metadata.yaml`` into this process.
 
     ``own_use`` (dt_fs, dataset, revision, config of the data to score on) allows a file with no
     ``metadata.yaml`` beside it: its metadata are then :func:`own_use_metadata`'s defaults.
     """
     path = Path(path)
     metadata, bare = checked_metadata(path, metadata_path, own_use)
+    model_format = check_model_file(path)
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=DeprecationWarning)
-            module = torch.jit.load(str(path), map_location=device)
+        module, info = model_format.load(str(path), torch.device(device))
     except Exception as err:
-        raise SubmissionError(f"{path}: torch.jit.load failed: {describe_error(err)}") from None
-    module.eval()
+        raise SubmissionError(f"{path}: loading it as {model_format.NAME} failed: {describe_error(err)}") from None
     if bare:
         metadata = own_use_metadata(path, counted_parameters(path), **own_use)
-    return Submission(path, metadata, module, torch.device(device), metadata_defaults=bare)
+    return Submission(path, metadata, module, torch.device(device), model_format.NAME, info, metadata_defaults=bare)

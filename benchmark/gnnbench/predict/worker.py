@@ -1,8 +1,8 @@
-"""The sandboxed worker: loads one TorchScript submission and answers calls over two pipes.
+"""The sandboxed worker: loads one submission (any format of :mod:`gnnbench.predict.formats`) and answers calls over two pipes.
 
 This file is run by :mod:`gnnbench.predict.sandbox` inside bubblewrap as a plain script
-(``python -I /sandbox/worker.py CONFIG``), where nothing of gnnbench but this file is visible;
-it therefore imports only the standard library and torch. The scorer's own process imports it
+(``python -I /sandbox/worker.py CONFIG``), where nothing of gnnbench but this file and the format
+modules (``/sandbox/formats``) is visible; it therefore imports only the standard library, torch and those. The scorer's own process imports it
 too, for the pieces both sides share: the wire format, :func:`describe_outputs` and
 :func:`describe_error`.
 
@@ -219,82 +219,6 @@ def timed_call(module, inputs: dict[str, torch.Tensor], device: torch.device):
     return out, time.perf_counter() - started, time.process_time() - cpu
 
 
-# Bytes per element of the storage types torch.jit.save writes (``torch FloatStorage`` ...); an unknown one counts per byte.
-STORAGE_ITEMSIZE = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4,
-                    "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1, "ComplexDoubleStorage": 16,
-                    "ComplexFloatStorage": 8, "QInt8Storage": 1, "QUInt8Storage": 1, "QInt32Storage": 4}
-MAX_PICKLE_BYTES = 64 * 2**20  # data.pkl and constants.pkl describe the tensors, they do not hold them: a few KiB to MiB
-
-
-def stored_tensor_elements(path) -> int:
-    """Elements of every tensor a TorchScript archive stores: the model's parameter count, buffers included.
-
-    ``parameters()`` and ``buffers()`` (and ``state_dict()``) of a ScriptModule list only what was
-    registered as a parameter or a buffer. A plain tensor attribute (``self.table = torch.zeros(n)``
-    in ``__init__``), a tensor in a ``List[Tensor]``, ``Dict[str, Tensor]`` or tuple attribute,
-    one held by a TorchScript class object, and a tensor constant of the code (``torch.jit.trace``
-    folds captured tensors into the graph) are in none of them, so a model could keep data there
-    and report 0 parameters. Walking the loaded module's attributes does not reach all of them
-    either (a TorchScript class attribute cannot even be read in a process that lacks its Python
-    class, as the worker does). What ``torch.jit.load`` reads, though, is every storage that
-    ``data.pkl`` (the module's state) and ``constants.pkl`` (the code's constants) name: this
-    counts those, each once, as the size of its record in the archive divided by the size of an
-    element of its type (the record's size, not the element count the pickle states: the
-    archive's author writes both).
-
-    The pickles are only decoded (``pickletools.genops``, which executes nothing): the persistent
-    id of a storage is ``('storage', <type>, key, device, numel)``. Data kept as numbers in code
-    or in ``List[float]`` or string attributes is not counted: that is not what a parameter count
-    measures. Raises ValueError for an archive whose pickles cannot be decoded.
-    """
-    import zipfile
-
-    total = 0
-    with zipfile.ZipFile(path) as archive:
-        infos = {info.filename: info for info in archive.infolist()}
-        for name, info in infos.items():
-            folder, _, base = name.rpartition("/")
-            if base not in ("data.pkl", "constants.pkl") or "/" in folder:
-                continue
-            if info.file_size > MAX_PICKLE_BYTES:
-                raise ValueError(f"{name} is {info.file_size / 2**20:.0f} MiB (at most {MAX_PICKLE_BYTES // 2**20} MiB)")
-            records = f"{folder}/{'data' if base == 'data.pkl' else 'constants'}/"
-            storages = {}
-            for key, kind in _storages_named(archive.read(info)):
-                record = infos.get(records + key)
-                if record is not None:
-                    storages[key] = record.file_size // STORAGE_ITEMSIZE.get(kind.rpartition(" ")[2], 1)
-            total += sum(storages.values())
-    return total
-
-
-def _storages_named(data: bytes):
-    """(key, type) of every storage a TorchScript pickle names, from its opcodes alone (nothing is run)."""
-    import pickletools
-
-    memo, frame, last = {}, [], None
-    try:
-        for op, arg, _ in pickletools.genops(data):
-            name = op.name
-            if name == "MARK":
-                frame, last = [], None
-            elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-                memo[arg] = last
-            elif name == "MEMOIZE":
-                memo[len(memo)] = last
-            elif name == "TUPLE":
-                last = None  # frame stays: the tuple just built, the persistent id's when BINPERSID follows
-            elif name == "BINPERSID":
-                if len(frame) >= 5 and frame[-5] == "storage" and isinstance(frame[-3], str) and isinstance(frame[-4], str):
-                    yield frame[-3], frame[-4]
-                frame, last = [], None
-            else:
-                last = memo.get(arg) if name in ("BINGET", "LONG_BINGET", "GET") else arg if isinstance(arg, (str, int)) else None
-                frame.append(last)
-    except (ValueError, KeyError, IndexError) as err:
-        raise ValueError(f"a pickle of the archive cannot be decoded ({err})") from None
-
-
 def parameter_elements(module) -> int:
     """Elements of the module's registered parameters, a tensor shared by several counted once."""
     seen, total = set(), 0
@@ -307,6 +231,13 @@ def parameter_elements(module) -> int:
 
 
 # --- the worker's main loop --------------------------------------------------------------------
+
+def import_formats(parent: str):
+    """gnnbench's format modules (:mod:`gnnbench.predict.formats`), which the sandbox binds at ``parent``/formats."""
+    sys.path.insert(0, parent)
+    import formats  # noqa: PLC0415
+    return formats
+
 
 def _set_limits(limits: dict) -> None:
     import resource
@@ -325,18 +256,16 @@ def main(config: dict) -> int:
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(threads)  # torch.jit.fork's pool; only settable before its first use
         device = torch.device(config["device"])
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*torch.jit.*", category=DeprecationWarning)
-            module = torch.jit.load(config["submission"], map_location=device)
-        module.eval()
-        parameters = parameter_elements(module)
-        stored = max(parameters, stored_tensor_elements(config["submission"]))
-    except Exception as err:  # a broken archive: say why, then stop
+        formats = import_formats(config["formats_parent"])
+        model_format = formats.detect(config["submission"])
+        module, info = model_format.load(config["submission"], device)
+        parameters = parameter_elements(getattr(module, "model", module))
+        stored = max(parameters, model_format.count_parameters(config["submission"]))
+    except Exception as err:  # a broken file: say why, then stop
         send({"op": "ready", "ok": False, "error": describe_error(err)})
         return 1
-    send({"op": "ready", "ok": True, "parameter_count": stored, "parameters": parameters, "buffers": stored - parameters,
+    send({"op": "ready", "ok": True, "format": model_format.NAME, "strides_fs": info["strides_fs"], "masses_u": info["masses_u"],
+          "parameter_count": stored, "parameters": parameters, "buffers": stored - parameters,
           "torch": torch.__version__, "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
           "cpus": sorted(os.sched_getaffinity(0)), "cpu_capability": torch.backends.cpu.get_cpu_capability()})
     max_payload = int(config["max_request_bytes"])

@@ -21,8 +21,10 @@ from ..generate.config import load_config
 from ..load.frames import read_nve_windows, read_split
 from ..package.manifest import data_digest, read_manifest, target_floor_A, verify_config
 from ..package.splits import ROLLOUT_SPLITS
+from ..predict.formats import model_file
 from ..predict.sandbox import SandboxLimits, load_sandboxed
-from ..predict.submission import SubmissionOutputError, check_torchscript_archive, load_submission
+from ..predict.submission import SubmissionError, SubmissionOutputError, check_model_file, load_submission
+from ..untrusted import short
 from . import SCORER_VERSION, SCORES_SCHEMA_VERSION
 from .baseline_cache import BaselineCache
 from .baselines import ROLLOUT_BASELINES, STRIDE_BASELINES, Baseline
@@ -53,9 +55,9 @@ class ScoreOptions:
 
 
 def resolve_submission_path(path: Path) -> Path:
-    """Accept ``submission.pt`` or the folder holding it."""
+    """Accept a model file or the folder holding it (its ``submission.pt`` or ``submission.pt2``)."""
     path = Path(path)
-    return path / "submission.pt" if path.is_dir() else path
+    return model_file(path) if path.is_dir() else path
 
 
 TRUST_NOTE = ("--trust-submission: the submission runs inside the scorer's own process, unsandboxed and without limits: "
@@ -64,7 +66,7 @@ TRUST_NOTE = ("--trust-submission: the submission runs inside the scorer's own p
 
 def load_model(path: Path, device: str = "cpu", data_root: Path | None = None, config_name: str | None = None,
                trust: bool = False, limits: SandboxLimits | None = None):
-    """A TorchScript submission, checked before anything else is touched, loaded in a sandboxed
+    """A submission (any format of :mod:`gnnbench.predict.formats`), checked before anything else is touched, loaded in a sandboxed
     worker (``trust=True``: in this process, as for one's own model).
 
     Given the data to score on, a bare model file (a path to a file, not a submission folder)
@@ -72,7 +74,7 @@ def load_model(path: Path, device: str = "cpu", data_root: Path | None = None, c
     Raises SubmissionError, or SandboxUnavailable (a SubmissionError) when the sandbox cannot
     be set up here: the message says why, and ``trust=True`` is then the only way to score.
     """
-    check_torchscript_archive(resolve_submission_path(path))  # first: a pickle or a broken file is refused before anything else
+    check_model_file(resolve_submission_path(path))  # first: a pickle or a broken file is refused before anything else
     own_use = None
     if data_root is not None and config_name is not None and not Path(path).is_dir():
         manifest = read_manifest(Path(data_root))
@@ -81,6 +83,34 @@ def load_model(path: Path, device: str = "cpu", data_root: Path | None = None, c
     if trust:
         return load_submission(resolve_submission_path(path), device=device, own_use=own_use)
     return load_sandboxed(resolve_submission_path(path), device=device, own_use=own_use, limits=limits)
+
+
+def model_strides_fs(model, config, data_strides_fs: list[int], data_species: set[int]) -> list[int] | None:
+    """The Δt the model can take (None: any), after checking what its format reports against the data.
+
+    A metatomic model (FlashMD) has its own timestep and the masses it was trained with: it is
+    scored at that timestep only, which must be a Δt of the data and its rollout stride, and its
+    mass for every species of the data must be the data's (``mass_amu``, relative 1e-5)."""
+    info = getattr(model, "model_info", None) or {}
+    masses = info.get("masses_u")
+    if masses is not None:
+        for z in sorted(data_species):
+            own = masses.get(str(z)) if isinstance(masses, dict) else None  # JSON keys: the worker's answer
+            if not isinstance(own, (int, float)) or abs(own - config.mass_amu) > 1e-5 * config.mass_amu:
+                raise SubmissionError(f"{model.path}: the model's mass for Z = {z} is {short(repr(own), 40)} u, the data's "
+                                      f"{config.mass_amu} u: a model trained with other masses is not scored on this data")
+    strides = info.get("strides_fs")
+    if strides is None:
+        return None
+    if not isinstance(strides, list) or not strides or not all(isinstance(x, (int, float)) for x in strides):
+        raise SubmissionError(f"{model.path}: the model reports strides {short(str(strides), 80)}, not a list of Δt in fs")
+    own_strides = sorted({int(round(x)) for x in strides if abs(x - round(x)) < 1e-9 and int(round(x)) in data_strides_fs})
+    if len(own_strides) != len(strides):
+        raise SubmissionError(f"{model.path}: the model's own timestep(s) {strides} fs are not all Δt of the data {data_strides_fs}")
+    if model.metadata["rollout_stride_fs"] not in own_strides:
+        raise SubmissionError(f"{model.path}: metadata rollout_stride_fs {model.metadata['rollout_stride_fs']} fs, but the model's own "
+                              f"timestep is {own_strides} fs")
+    return own_strides
 
 
 def probe_velocities(model, frames) -> bool:
@@ -145,6 +175,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
     cache = BaselineCache.default(data_sha256, config_name)
     windows = ({t: w for split in ROLLOUT_SPLITS for t, w in read_nve_windows(data_root, config_name, split).items()}
                if options.rollouts else {})
+    model_strides = model_strides_fs(model, config, [int(dt) for dt in splits["test"].dt_fs], set(np.unique(splits["test"].species).tolist()))
     rollouts = {}
     with worker_pool() as pool:
         # every baseline the cache lacks is queued now, in the order needed, and runs on the pool's
@@ -152,7 +183,7 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
         stride_baselines = start_stride_baselines(splits, config, STRIDE_BASELINES, cache, pool)
         rollout_baselines = (start_baseline_rollouts(model, splits, windows, config, protocol, ROLLOUT_BASELINES, cache, pool)
                              if options.rollouts else {})
-        stride = score_strides(model, splits, protocol["stride_batch_size"], stride_baselines)
+        stride = score_strides(model, splits, protocol["stride_batch_size"], stride_baselines, model_strides_fs=model_strides)
         errors += [f"stride accuracy on {split}: {r['error']}" for split, r in stride["nve"].items() if r.get("failed")]
         for mode in RolloutMode:
             if not options.rollouts:
@@ -180,6 +211,8 @@ def score(model, data_root: Path, config_name: str, out_dir: Path, options: Scor
                     "data_sha256": data_sha256,
                     "nve_target_floor_A": {str(dt): rmse for dt, rmse in target_floor_A(data_root, config_name).items()}},
         "submission": {"name": model.name, "sha256": model.metadata["submission_sha256"], "metadata": model.metadata,
+                       "format": getattr(model, "model_format", "built-in"),
+                       **({"model_strides_fs": model_strides} if model_strides is not None else {}),
                        **({"metadata_defaults": own_use_note(model.metadata)} if getattr(model, "metadata_defaults", False) else {})},
         "hardware": hardware(model.device),
         "definitions": DEFINITIONS,

@@ -226,8 +226,12 @@ def _submission_errors(submission: Submission, frames: SplitFrames, batch_size: 
         store.add(rows, dt, SUBMISSION, frames, dt_index[dt], predicted_r - r0, predicted_v)
 
 
-def score_split(submission: Submission | None, frames: SplitFrames, batch_size: int, baselines: StrideBaselines) -> dict[TargetKind, dict]:
+def score_split(submission: Submission | None, frames: SplitFrames, batch_size: int, baselines: StrideBaselines,
+                model_strides_fs: list[int] | None = None) -> dict[TargetKind, dict]:
     """Errors of ``submission`` (None: baselines only) and ``baselines`` on one split.
+
+    ``model_strides_fs``: the only Δt the model can take (a metatomic model's own timestep; None:
+    any); at every other Δt the result has the baselines alone, without a ``submission`` entry.
 
     Returns {target kind: {"dt_fs", "n_anchors", "n_atoms", "overall": {dt: at_dt}, "per_temperature":
     {T: {dt: at_dt}}}}. A failing submission call raises SubmissionOutputError naming the input.
@@ -236,9 +240,10 @@ def score_split(submission: Submission | None, frames: SplitFrames, batch_size: 
     strides_fs = baselines.strides_fs
     names = ([SUBMISSION] if submission is not None else []) + [b.value for b in baselines.baselines]
     store = _Accumulator(frames.n_anchors, strides_fs, names)
+    submission_strides = [dt for dt in strides_fs if submission is not None and (model_strides_fs is None or dt in model_strides_fs)]
     if submission is not None:
         try:
-            _submission_errors(submission, frames, batch_size, strides_fs, store)
+            _submission_errors(submission, frames, batch_size, submission_strides, store)
         except SubmissionOutputError:
             baselines.fill(store)  # wait for them all the same, and cache them: the next scoring needs them
             raise
@@ -246,27 +251,28 @@ def score_split(submission: Submission | None, frames: SplitFrames, batch_size: 
 
     all_rows = np.arange(frames.n_anchors)
     temperatures = sorted(set(frames.thermostat_temperature_K.tolist()))
+    names_at = {dt: names if dt in submission_strides or submission is None else [n for n in names if n != SUBMISSION] for dt in strides_fs}
     results = {}
     for kind in TargetKind:
         per_temperature = {}
         for t in temperatures:
             rows = np.flatnonzero(frames.thermostat_temperature_K == t)
-            per_temperature[f"{t:g}"] = {str(dt): at_dt(store.errors(kind, dt, names, rows)) for dt in strides_fs}
+            per_temperature[f"{t:g}"] = {str(dt): at_dt(store.errors(kind, dt, names_at[dt], rows)) for dt in strides_fs}
         results[kind] = {"dt_fs": list(strides_fs), "n_anchors": frames.n_anchors, "n_atoms": frames.n_atoms,
-                         "overall": {str(dt): at_dt(store.errors(kind, dt, names, all_rows)) for dt in strides_fs},
+                         "overall": {str(dt): at_dt(store.errors(kind, dt, names_at[dt], all_rows)) for dt in strides_fs},
                          "per_temperature": per_temperature}
     return results
 
 
 def score_strides(submission: Submission | None, splits: dict[str, SplitFrames], batch_size: int,
-                  baselines: dict[str, StrideBaselines]) -> dict[str, dict[str, dict]]:
+                  baselines: dict[str, StrideBaselines], model_strides_fs: list[int] | None = None) -> dict[str, dict[str, dict]]:
     """{target kind value: {split: result}}, beside ``baselines`` (:func:`start_stride_baselines`);
     a split on which the submission fails is reported as ``{"failed": true, "error": ...}`` under
-    both kinds, and the other splits are still scored."""
+    both kinds, and the other splits are still scored. ``model_strides_fs``: as in :func:`score_split`."""
     results: dict[str, dict[str, dict]] = {kind.value: {} for kind in TargetKind}
     for name, frames in splits.items():
         try:
-            by_kind = score_split(submission, frames, batch_size, baselines[name])
+            by_kind = score_split(submission, frames, batch_size, baselines[name], model_strides_fs)
         except SubmissionOutputError as err:
             by_kind = {kind: {"failed": True, "error": str(err)} for kind in TargetKind}
         for kind, result in by_kind.items():
