@@ -39,7 +39,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from baselines.common.graph import radius_graph_pbc
+from baselines.common.graph import radius_graph_equal_systems, radius_graph_pbc
 from gnnbench.units import PS_PER_FS
 
 
@@ -61,7 +61,7 @@ def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
 
 
 class PairForce(nn.Module):
-    __constants__ = ["ps_per_fs", "cutoff", "position_scale", "velocity_scale", "relative_velocity_scale"]
+    __constants__ = ["ps_per_fs", "cutoff", "position_scale", "velocity_scale", "relative_velocity_scale", "export_graph"]
     ps_per_fs = PS_PER_FS
     position_scale = 0.01           # s_r, Å
     velocity_scale = 1.0            # s_v, Å/ps
@@ -71,6 +71,7 @@ class PairForce(nn.Module):
                  dt_range_fs: tuple[float, float] = (1.0, 10.0)):
         super().__init__()
         self.cutoff = cutoff
+        self.export_graph = False  # True: radius_graph_equal_systems, which torch.export can trace (set before exporting)
         self.distance_rbf = GaussianRBF(0.0, cutoff, n_rbf)
         self.dt_rbf = GaussianRBF(dt_range_fs[0], dt_range_fs[1], 8)
         self.density = nn.Linear(n_rbf, density_channels, bias=False)  # W_ρ
@@ -84,7 +85,10 @@ class PairForce(nn.Module):
         dtype = self.density.weight.dtype
         pos = positions.to(dtype)
         vel = velocities.to(dtype)
-        edge_index, edge_vec = radius_graph_pbc(pos, cell.to(dtype), batch, self.cutoff)
+        if self.export_graph:
+            edge_index, edge_vec = radius_graph_equal_systems(pos, cell.to(dtype), self.cutoff)
+        else:
+            edge_index, edge_vec = radius_graph_pbc(pos, cell.to(dtype), batch, self.cutoff)
         j, i = edge_index[0], edge_index[1]
         length = torch.linalg.vector_norm(edge_vec, dim=-1)
         direction = edge_vec / length.unsqueeze(-1)
