@@ -9,9 +9,8 @@ import yaml
 from conftest import run_cli
 from gnnbench.load.frames import read_split
 
-pytestmark = pytest.mark.slow  # needs the tiny LAMMPS build
 
-
+@pytest.mark.slow  # needs the tiny LAMMPS build
 def test_export_reads_back_in_ase_equal_to_the_dataset(tiny_dataset, tmp_path):
     split = read_split(tiny_dataset, "tiny", "train")
     dt = int(split.dt_fs[-1])
@@ -35,8 +34,19 @@ def test_export_reads_back_in_ase_equal_to_the_dataset(tiny_dataset, tmp_path):
     options = yaml.safe_load((tmp_path / "options-flashmd.yaml").read_text())
     assert options["architecture"]["training"]["timestep"] == dt
     assert options["training_set"]["targets"]["momentum"]["key"] == "future_momenta"
+    assert options["training_set"]["systems"]["read_from"] == "train.xyz"
+    assert options["validation_set"]["systems"]["read_from"] == "train-validation.xyz"  # the data's own validation split
+    validation = read_split(tiny_dataset, "tiny", "validation")
+    assert len(ase.io.read(tmp_path / "train-validation.xyz", index=":")) == validation.n_anchors
 
 
+def test_the_ase_time_unit_is_ases():
+    from gnnbench.units import PS_IN_ASE_TIME
+
+    assert PS_IN_ASE_TIME == pytest.approx(1000 * ase.units.fs, rel=1e-15)
+
+
+@pytest.mark.slow
 def test_export_of_a_missing_stride_is_a_clear_error(tiny_dataset, tmp_path):
     result = run_cli("data", "export", str(tiny_dataset), "--config", "tiny", "--dt", "7", "-o", str(tmp_path / "x.xyz"), check=False)
     assert result.returncode != 0 and "no Δt = 7 fs" in result.stderr and "Traceback" not in result.stderr

@@ -80,6 +80,12 @@ class PairForce(nn.Module):
         nn.init.zeros_(self.pair[-1].weight)  # untrained: exactly r + vΔt
         nn.init.zeros_(self.pair[-1].bias)
 
+    @torch.jit.unused
+    def prepare_for_export(self) -> None:
+        """Before ``torch.export`` (gnnbench.predict.export): the dense neighbour search, which it can trace
+        (every system of a call the same size, cutoff under half the box; the cell list has data-dependent branches)."""
+        self.export_graph = True
+
     def forward(self, positions: Tensor, velocities: Tensor, species: Tensor, batch: Tensor, cell: Tensor,
                 descriptors: Tensor, dt_fs: Tensor, temperature_K: Tensor) -> dict[str, Tensor]:
         dtype = self.density.weight.dtype

@@ -142,14 +142,18 @@ def data_install(root: Path, configs: tuple[str, ...]) -> None:
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="the .xyz file to write")
 @click.option("--no-options", is_flag=True, help="do not write metatrain's options-flashmd.yaml beside it")
 def data_export(root: Path, config_name: str, split: str, dt_fs: int, out: Path, no_options: bool) -> None:
-    """Write a split at one stride as extended XYZ (ASE; metatrain's FlashMD trainer takes it as it is)."""
+    """Write a split at one stride as extended XYZ (ASE; metatrain's FlashMD trainer takes it as it is).
+
+    With the options file (the default) and --split train, the validation split at the same stride
+    is written beside it (OUT's stem + -validation.xyz) and the options validate on it."""
     from .load.extxyz import write_extxyz
     from .load.frames import read_split
     from .package.manifest import verify_config
 
     try:
         verify_config(root, config_name)
-        written = write_extxyz(read_split(root, config_name, split), dt_fs, out, options=not no_options)
+        validation = read_split(root, config_name, "validation") if split == "train" and not no_options else None
+        written = write_extxyz(read_split(root, config_name, split), dt_fs, out, options=not no_options, validation=validation)
     except (FileNotFoundError, ValueError, KeyError) as err:
         raise click.ClickException(str(err)) from None
     for path in written:
@@ -179,11 +183,13 @@ def data_push(root: Path, repo: str, revision: str | None, dry_run: bool) -> Non
 def _not_inside_another_submission(submissions, targets: list[Path]) -> None:
     """Refuse an output folder below another submission's folder (``--out submissions/other/plots``): plan_outputs
     checks the output folder itself; here every folder above it (symbolic links resolved) that holds a
-    ``metadata.yaml`` or ``submission.pt`` must be the scored submission's own. Nothing is scored otherwise."""
+    ``metadata.yaml`` or model file must be the scored submission's own. Nothing is scored otherwise."""
+    from .predict.formats import MODEL_FILE_NAMES  # the standard library only
+
     for path, target in zip(submissions or [None], targets, strict=True):
         own = None if path is None else (Path(path) if Path(path).is_dir() else Path(path).parent).resolve()
         for above in Path(target).resolve().parents:
-            if above != own and any((above / name).exists() or (above / name).is_symlink() for name in ("metadata.yaml", "submission.pt")):
+            if above != own and any((above / name).exists() or (above / name).is_symlink() for name in ("metadata.yaml", *MODEL_FILE_NAMES)):
                 from .untrusted import short
 
                 raise click.ClickException(f"{short(target, 200)}: inside {short(above, 200)}, the folder of another submission; the "
@@ -206,7 +212,10 @@ def _not_inside_another_submission(submissions, targets: list[Path]) -> None:
 @no_progress_option
 def score_command(submissions, baseline, data_root, config_name, device, out, no_rollouts, no_cost, ablation_dt,
                   trust_submission, max_memory, call_timeout, submission_timeout) -> None:
-    """Score TorchScript SUBMISSIONS (submission.pt or its folder) on the al-eam test splits.
+    """Score SUBMISSIONS (a model file, or its folder) on the al-eam test splits.
+
+    The model file may be TorchScript, a torch.export program or a metatomic model (predict/SUBMISSION.md,
+    "Formats"), read from its content.
 
     Every submission is shown beside zero displacement, constant velocity and velocity-Verlet
     with the true EAM forces (k = 1, 4 and 1 fs sub-steps), on the same frames, with 95 % CIs.
@@ -262,7 +271,7 @@ def score_command(submissions, baseline, data_root, config_name, device, out, no
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
               help="built dataset directory: also check scores.json was made on this build (sha256 of its shards and recipes)")
-@click.option("--fetch", is_flag=True, help="download submission.pt from submission_url when it is not here, and check its sha256")
+@click.option("--fetch", is_flag=True, help="download the model file from submission_url when it is not here, and check its sha256")
 @click.option("--rescore", is_flag=True, help="score again on --data (in the sandbox) and require every accuracy and rollout number to be "
               "reproduced, and the speed-up to agree with the re-timed one")
 @click.option("--fresh-seed/--no-fresh-seed", default=True, show_default=True,
@@ -360,11 +369,38 @@ def train_command(config_path: Path, run_dir: Path | None, epochs: int | None, s
 @main.command("export")
 @click.argument("checkpoint", type=click.Path(path_type=Path, exists=True))
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="submission folder to write")
-def export_command(checkpoint: Path, out: Path) -> None:
-    """Write CHECKPOINT's model as a TorchScript submission (submission.pt + metadata.yaml)."""
+@click.option("--format", "model_format", type=click.Choice(["torchscript", "torch-export", "metatomic"]), default="torchscript",
+              show_default=True, help="the model file's format (SUBMISSION.md): submission.pt, submission.pt2, or a metatomic submission.pt")
+@click.option("--timestep-fs", type=float, default=None, help="metatomic only: the model's one timestep (fs), FlashMD's convention")
+@click.option("--metadata", "metadata_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="for a model file made elsewhere: its metadata.yaml without parameter_count and submission_sha256, which are filled in")
+def export_command(checkpoint: Path, out: Path, model_format: str, timestep_fs: float | None, metadata_path: Path | None) -> None:
+    """Write CHECKPOINT's model as a submission folder (model file + metadata.yaml).
+
+    CHECKPOINT is a checkpoint of gnnbench train, or, with --metadata, a model file made elsewhere
+    (mtt export's metatomic model, a .pt2, TorchScript), copied in as it is."""
     from .train.export import export_checkpoint
 
-    click.echo(f"wrote {export_checkpoint(checkpoint, out)}")
+    if metadata_path is not None:
+        from .predict.export import package_model_file
+        from .predict.submission import SubmissionError
+        from .untrusted import UntrustedInputError, load_yaml, read_capped
+
+        try:
+            written = package_model_file(checkpoint, load_yaml(read_capped(metadata_path, 1 << 20)) or {}, out)
+        except (SubmissionError, UntrustedInputError) as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"wrote {written} and {written.parent / 'metadata.yaml'}")
+        return
+    if model_format == "metatomic" and timestep_fs is None:
+        raise click.UsageError("--format metatomic needs --timestep-fs (a metatomic model advances by one fixed timestep)")
+    try:
+        written = export_checkpoint(checkpoint, out, model_format=model_format, timestep_fs=timestep_fs)
+    except ImportError as err:
+        raise click.ClickException(f"{err}; the metatomic format needs the optional extra: pip install -e \".[metatomic]\"") from None
+    except ValueError as err:
+        raise click.ClickException(f"{checkpoint}: {err}") from None
+    click.echo(f"wrote {written}")
 
 
 if __name__ == "__main__":

@@ -17,3 +17,7 @@ wider than twice it (minimum image)."""
 FTM2V = 1.0 / 1.0364269e-4
 """(Å/ps²) per (eV/Å/amu): converts force / mass to an acceleration in metal units, LAMMPS's
 ``force->ftm2v`` (= 1/mvv2e, ≈ 9648.5)."""
+
+PS_IN_ASE_TIME = 98.22694788464063
+"""1 ps in ASE's time unit Å·(u/eV)^½ (``1000 * ase.units.fs``, CODATA 2014; tests/test_extxyz.py checks it
+against ASE): ASE and metatomic momenta are p = m v / PS_IN_ASE_TIME in (eV·u)^½ with v in Å/ps and m in u."""

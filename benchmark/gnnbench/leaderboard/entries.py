@@ -118,6 +118,21 @@ class Entry:
         return self.name in SUITE_BASELINE_ENTRIES
 
     @property
+    def model_format(self) -> str:
+        """The model file's format as the scorer read it (scores.json ``submission.format``); scores written
+        before formats were recorded were TorchScript, or built into the scorer (the Verlet baselines)."""
+        recorded = self.scores["submission"].get("format")
+        if recorded:
+            return recorded
+        builtin = {b.entry_name for b in Baseline if b.is_verlet}
+        return "built-in" if self.name in builtin else "torchscript"
+
+    @property
+    def own_strides_fs(self) -> list[int] | None:
+        """The only Δt the model takes (a metatomic model's own timestep), or None: any."""
+        return self.scores["submission"].get("model_strides_fs")
+
+    @property
     def group(self) -> tuple[str, str, str, str]:
         """(dataset, config, revision, data sha256): entries in one group were scored on the same frames."""
         d = self.scores["dataset"]
@@ -411,6 +426,7 @@ def table_cells(entry: Entry, split: str, columns: list[Column]) -> list[tuple[s
         ("entry", entry.name, entry.name),
         ("kind", kind, kind),
         ("params", f"{entry.metadata['parameter_count']:,}", entry.metadata["parameter_count"]),
+        ("format", entry.model_format, entry.model_format),
     ]
     for column in columns:
         value, ci = values[column.key]
@@ -427,7 +443,7 @@ def table_cells(entry: Entry, split: str, columns: list[Column]) -> list[tuple[s
     return cells
 
 
-LEADING_HEADERS = {"entry": "entry", "kind": "kind", "params": "parameters"}
+LEADING_HEADERS = {"entry": "entry", "kind": "kind", "params": "parameters", "format": "format"}
 DATE_HEADER = {"scored": "date scored"}
 
 

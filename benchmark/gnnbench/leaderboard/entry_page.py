@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from ..predict.formats import MODEL_FILE_NAMES, model_file
 from ..score.baselines import SUBMISSION, Baseline
 from ..score.rollout import AGGREGATES, RolloutMode
 from ..untrusted import html_escape
@@ -160,13 +161,21 @@ def _linkable(path: Path) -> bool:
     return bool(FILE_NAME.match(path.name)) and not path.is_symlink()
 
 
+def entry_model_file(folder: Path) -> Path:
+    """The entry's model file (validate has refused a folder with two)."""
+    try:
+        return model_file(folder)
+    except ValueError:
+        return folder / MODEL_FILE_NAMES[0]
+
+
 def reproduce_commands(entry: Entry) -> str:
     dataset = entry.scores["dataset"]
     folder = f"submissions/{entry.name}"
-    builtin = entry.is_baseline and not (entry.folder / "submission.pt").exists() and entry.name.startswith("verlet-eam")
+    builtin = entry.model_format == "built-in"
     score = (f"gnnbench score --baseline {entry.name} --data datasets/al-eam --config {dataset['config']} --out {folder}" if builtin
              else f"gnnbench score {folder} --data datasets/al-eam --config {dataset['config']}")
-    fetch = ["gnnbench validate --fetch " + folder + "   # downloads submission.pt from submission_url, checked by its sha256"] \
+    fetch = ["gnnbench validate --fetch " + folder + "   # downloads the model file from submission_url, checked by its sha256"] \
         if entry.metadata.get("submission_url") and not builtin else []
     return "\n".join([
         f"gnnbench data build --config {dataset['config']}   # dataset {dataset['version']}, build {dataset['data_sha256'][:12]}",
@@ -187,10 +196,11 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
     files = [link("metadata.yaml"), link("scores.json")]
     if (entry.folder / "README.md").is_file():
         files.append(link("README.md", "README.md (how it was trained)"))
-    if (entry.folder / "submission.pt").is_file() and not meta.get("submission_url"):  # committed; a hosted one is not in a checkout
-        files.append(link("submission.pt", "submission.pt (the model)"))
+    model_file = entry_model_file(entry.folder)
+    if model_file.is_file() and not meta.get("submission_url"):  # committed; a hosted one is not in a checkout
+        files.append(link(model_file.name, f"{model_file.name} (the model, {entry.model_format})"))
     if meta.get("submission_url"):
-        files.append(f'<a href="{html_escape(meta["submission_url"])}">submission.pt at its release URL</a>')
+        files.append(f'<a href="{html_escape(meta["submission_url"])}">the model file at its release URL</a>')
     if meta.get("code_url"):
         files.append(f'<a href="{html_escape(meta["code_url"])}">code</a>')
     kind = "baseline" if entry.is_baseline else "learned model"
@@ -200,7 +210,9 @@ def render_entry_page(entry: Entry, group: list[Entry], page_dir: Path) -> str:
     body = [
         '<p><a href="../index.html">← leaderboard</a></p>',
         f"<h1>{html_escape(entry.name)}</h1>",
-        f"<p>{html_escape(meta.get('description', ''))} ({kind}; scored {html_escape(entry.date_scored or 'on an unrecorded date')} "
+        f"<p>{html_escape(meta.get('description', ''))} ({kind}, format {html_escape(entry.model_format)}"
+        + (f", scored at its own timestep {', '.join(map(str, entry.own_strides_fs))} fs only" if entry.own_strides_fs else "")
+        + f"; scored {html_escape(entry.date_scored or 'on an unrecorded date')} "
         f"by gnnbench scorer {html_escape(entry.scores['scorer_version'])} on {html_escape(entry.scores['dataset']['name'])} "
         f"v{html_escape(entry.scores['dataset']['version'])}, config <code>{html_escape(entry.scores['dataset']['config'])}</code>).</p>",
         f"<p><strong>Verdict</strong> (split test, Δt {', '.join(map(str, TABLE_DT_FS))} fs): {inline_markdown(verdict(entry, group))}</p>"

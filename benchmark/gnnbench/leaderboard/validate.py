@@ -1,7 +1,8 @@
 """``gnnbench validate``: check a ``submissions/<name>/`` folder before it enters the leaderboard.
 
-A submission folder holds ``metadata.yaml``, ``scores.json``, ``plots/`` and the model: either
-``submission.pt`` (at most 10 MiB, committed) or, for a larger file, its ``submission_url`` in the
+A submission folder holds ``metadata.yaml``, ``scores.json``, ``plots/`` and the model: either its
+model file (``submission.pt`` or ``submission.pt2``, any format of :mod:`gnnbench.predict.formats`; at
+most 10 MiB, committed) or, for a larger file, its ``submission_url`` in the
 metadata, with ``submission_sha256`` pinning the bytes. The scorer's built-in Verlet baselines
 (``Baseline.entry_name``: ``verlet-eam-k1``, ``-k2``, ``-k4``, ``-k8``, ``verlet-eam-exact``) have no model file.
 
@@ -12,7 +13,7 @@ Checks, in order; each failure is one line naming the file and the problem:
 1. ``metadata.yaml`` follows the strict metadata schema, and its ``name`` is the folder's name.
    ``baseline: true`` is refused unless the name is one of the suite's own baselines
    (``SUITE_BASELINE_ENTRIES``, a list in code): the leaderboard's "baseline" kind cannot be claimed.
-2. The model: ``submission.pt`` is a TorchScript archive (checked without unpickling) whose
+2. The model: one model file, of a format read from its content and checked statically (nothing unpickled or run), whose
    sha256 equals ``submission_sha256``, and is at most ``MAX_COMMITTED_BYTES`` (10 MiB); or it is absent and
    ``submission_url`` says where it lives (``fetch=True`` downloads it and checks the sha256: https
    only, from a host with public addresses only, at most ``FETCH_MAX_BYTES``, nothing kept on a mismatch);
@@ -220,7 +221,11 @@ def _member(folder: Path, fingerprint: tuple) -> Member | None:
 
 
 def _check_model(folder: Path, metadata: dict, fetch: bool, report: ValidationReport, policy: FetchPolicy) -> None:
-    model = model_file(folder)
+    try:
+        model = model_file(folder)
+    except ValueError as err:  # two model files
+        report.problems.append(str(err))
+        return
     expected = metadata["submission_sha256"]
     if metadata["name"] in BUILTIN_BASELINES and metadata.get("baseline") and expected == builtin_baseline_sha256(metadata["name"]):
         report.notes.append(f"{folder.name}: built-in scorer baseline (no model file)")

@@ -18,8 +18,10 @@ info: trajectory_id, time_fs, thermostat_temperature_K                     —, 
 
 Masses are ASE's (aluminium 26.9815385 u, the mass LAMMPS integrates with in the recipe); momenta
 convert from the data's Å/ps as p = m v / T_ASE with T_ASE = 1 ps in ASE's time unit
-(``1000 * ase.units.fs`` = 98.2269…). metatrain's FlashMD options for these keys are
-:func:`flashmd_options`.
+(:data:`gnnbench.units.PS_IN_ASE_TIME` = 98.2269…). metatrain's FlashMD options for these keys are
+:func:`flashmd_options`: trained on the exported split, validated on the dataset's own validation
+split at the same stride (a later time window of the same trajectories, not a random tenth of the
+training frames, whose neighbours in time it would share).
 """
 
 from __future__ import annotations
@@ -28,13 +30,11 @@ from pathlib import Path
 
 import ase
 import ase.io
-import ase.units
 import numpy as np
 import yaml
 
+from ..units import PS_IN_ASE_TIME
 from .frames import SplitFrames
-
-PS_IN_ASE_TIME = 1000.0 * ase.units.fs  # v[Å / ASE time] = v[Å/ps] / PS_IN_ASE_TIME
 
 
 def frames_at_stride(split: SplitFrames, dt_fs: int) -> list[ase.Atoms]:
@@ -56,32 +56,50 @@ def frames_at_stride(split: SplitFrames, dt_fs: int) -> list[ase.Atoms]:
     return frames
 
 
-def flashmd_options(xyz_name: str, dt_fs: int, epochs: int = 25, batch_size: int = 8) -> dict:
-    """``mtt train`` options for metatrain's FlashMD architecture on a file from :func:`write_extxyz`
-    (metatrain 2026.3 names the targets ``position`` and ``momentum``)."""
+FLASHMD_CPU_MODEL = {"d_pet": 32, "num_gnn_layers": 2, "cutoff": 4.5}
+"""FlashMD sized for a CPU (about 200 k parameters, ~30 s per epoch on mini at one thread); metatrain's
+defaults (d_pet 128, 3 GNN layers) are its GPU size."""
+
+
+def flashmd_options(xyz_name: str, dt_fs: int, validation_name: str | None = None, epochs: int = 25, batch_size: int = 8,
+                    model: dict | None = None) -> dict:
+    """``mtt train`` options for metatrain's FlashMD architecture on files from :func:`write_extxyz`
+    (metatrain 2026.3 names the targets ``position`` and ``momentum``); without ``validation_name``,
+    a random tenth of the training frames validates. The masses are left to metatrain (ASE's, which
+    are the recipe's): setting them in the options crashes metatrain 2026.3.1's final evaluation."""
     target = {"quantity": None, "unit": None, "type": {"cartesian": {"rank": 1}}, "per_atom": True}
+
+    def dataset(name: str) -> dict:
+        return {"systems": {"read_from": name, "length_unit": "A"},
+                "targets": {"position": {**target, "key": "future_positions", "quantity": "length", "unit": "A"},
+                            "momentum": {**target, "key": "future_momenta", "quantity": "momentum", "unit": "(eV*u)^(1/2)"}}}
+
     return {
         "seed": 0,
-        "architecture": {"name": "experimental.flashmd",
+        "architecture": {"name": "experimental.flashmd", "model": dict(FLASHMD_CPU_MODEL if model is None else model),
                          "training": {"timestep": dt_fs, "batch_size": batch_size, "num_epochs": epochs, "loss": "mse"}},
-        "training_set": {
-            "systems": {"read_from": xyz_name, "length_unit": "A"},
-            "targets": {"position": {**target, "key": "future_positions", "quantity": "length", "unit": "A"},
-                        "momentum": {**target, "key": "future_momenta", "quantity": "momentum", "unit": "(eV*u)^(1/2)"}},
-        },
-        "validation_set": 0.1,
+        "training_set": dataset(xyz_name),
+        "validation_set": dataset(validation_name) if validation_name else 0.1,
         "test_set": 0.0,
     }
 
 
-def write_extxyz(split: SplitFrames, dt_fs: int, out: Path, options: bool = True) -> list[Path]:
-    """Write ``out`` (extended XYZ) and, with ``options``, ``options-flashmd.yaml`` beside it; the paths written."""
+def write_extxyz(split: SplitFrames, dt_fs: int, out: Path, options: bool = True, validation: SplitFrames | None = None) -> list[Path]:
+    """Write ``out`` (extended XYZ) and, with ``options``, ``options-flashmd.yaml`` beside it (with
+    ``validation``, that split too, as ``<out stem>-validation.xyz``); the paths written."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ase.io.write(out, frames_at_stride(split, dt_fs), format="extxyz")
+    frames = frames_at_stride(split, dt_fs)  # first: a missing stride writes nothing
+    validation_frames = frames_at_stride(validation, dt_fs) if validation is not None else None
+    ase.io.write(out, frames, format="extxyz")
     written = [out]
+    validation_path = None
+    if validation_frames is not None:
+        validation_path = out.with_name(f"{out.stem}-validation.xyz")
+        ase.io.write(validation_path, validation_frames, format="extxyz")
+        written.append(validation_path)
     if options:
         path = out.with_name("options-flashmd.yaml")
-        path.write_text(yaml.safe_dump(flashmd_options(out.name, dt_fs), sort_keys=False))
+        path.write_text(yaml.safe_dump(flashmd_options(out.name, dt_fs, validation_path.name if validation_path else None), sort_keys=False))
         written.append(path)
     return written

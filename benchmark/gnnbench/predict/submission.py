@@ -1,13 +1,14 @@
 """Load a submission without running its author's Python, and call it through one checked door.
 
-A submission is ``submission.pt``, a TorchScript archive written by ``torch.jit.save``, with
-``metadata.yaml`` beside it. The scorer:
+A submission is a model file (``submission.pt`` or ``submission.pt2``) in one of the formats of
+:mod:`gnnbench.predict.formats` (TorchScript, torch.export, metatomic), with ``metadata.yaml`` beside
+it. The scorer:
 
-* opens the archive only with ``torch.jit.load`` after checking it *is* one (a zip with
-  TorchScript ``code/`` and ``constants.pkl``). A Python pickle or a ``torch.save`` checkpoint
-  is refused before anything reads it: no code path hands a submission to
-  Python's unpickler (``pickle``, ``torch.load``). TorchScript code runs in TorchScript's
-  interpreter, which has no access to Python;
+* reads the format from the file's content and runs that format's static checks (zip member
+  names and small JSON members only) before anything loads it: a Python pickle or a
+  ``torch.save`` checkpoint is refused before anything reads it. The file is then loaded only in
+  the sandboxed worker (:mod:`gnnbench.predict.sandbox`), or in this process with
+  ``--trust-submission`` (:func:`load_submission`), never by Python's unpickler here;
 * validates ``metadata.yaml`` against ``metadata.schema.yaml`` (unknown keys rejected) and
   checks its ``submission_sha256`` against the file. A bare ``model.pt`` with no
   ``metadata.yaml`` beside it can be scored for oneself with stated defaults
@@ -156,7 +157,7 @@ def load_metadata(path: Path) -> dict:
     """
     path = Path(path)
     if not path.is_file() and not path.is_symlink():
-        raise SubmissionError(f"{path}: missing; every submission needs a metadata.yaml beside submission.pt")
+        raise SubmissionError(f"{path}: missing; every submission needs a metadata.yaml beside its model file")
     try:
         metadata = load_yaml(read_capped(path, METADATA_MAX_BYTES))
     except UntrustedInputError as err:

@@ -6,7 +6,7 @@ name is the submission's folder (or a bare file's stem). Before the first model 
 
 * two submissions that would write into the same folder are refused (the second used to
   overwrite the first);
-* a folder that already holds another submission — a ``metadata.yaml`` or ``submission.pt`` that
+* a folder that already holds another submission — a ``metadata.yaml`` or model file that
   is not the one being scored — is refused: the scorer never writes into a submission folder it
   was not asked to score, and ``--baseline`` never replaces a foreign ``metadata.yaml``.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..predict.export import builtin_baseline_sha256
+from ..predict.formats import MODEL_FILE_NAMES, model_file
 from ..predict.submission import sha256_of
 from ..untrusted import METADATA_MAX_BYTES, UntrustedInputError, load_yaml, read_capped, short
 from .baselines import Baseline
@@ -26,8 +27,14 @@ class OutputError(ValueError):
 
 
 def _model_file(path: Path) -> Path:
+    """A submission argument's model file: the path itself, or the model file of the folder."""
     path = Path(path)
-    return path / "submission.pt" if path.is_dir() else path
+    if not path.is_dir():
+        return path
+    try:
+        return model_file(path)
+    except ValueError as err:  # two model files: refused before anything is scored
+        raise OutputError(f"{err}; nothing was scored") from None
 
 
 def _output_name(path: Path) -> str:
@@ -35,7 +42,7 @@ def _output_name(path: Path) -> str:
     path = Path(path)
     if path.is_dir():
         return path.resolve().name
-    return path.resolve().parent.name if path.name == "submission.pt" else path.stem
+    return path.resolve().parent.name if path.name in MODEL_FILE_NAMES else path.stem
 
 
 def plan_outputs(submissions: list[Path], out: Path | None, baseline: Baseline | None) -> list[Path]:
@@ -73,11 +80,11 @@ def _check_not_foreign(target: Path, name: str | None, sha256: str, own: Path | 
         raise OutputError(f"{target}: exists and is not a folder; nothing was scored")
     if own is not None and target.resolve() == own.resolve():
         return
-    model = target / "submission.pt"
-    if model.exists() or model.is_symlink():
-        if model.is_symlink() or not model.is_file() or sha256_of(model) != sha256:
-            raise OutputError(f"{target}: holds another submission's submission.pt; the scorer writes only into the folder of the "
-                              "submission it scores, or a new or matching --out; nothing was scored")
+    for model in (target / name for name in MODEL_FILE_NAMES):
+        if model.exists() or model.is_symlink():
+            if model.is_symlink() or not model.is_file() or sha256_of(model) != sha256:
+                raise OutputError(f"{target}: holds another submission's {model.name}; the scorer writes only into the folder of the "
+                                  "submission it scores, or a new or matching --out; nothing was scored")
     metadata = target / "metadata.yaml"
     if metadata.exists() or metadata.is_symlink():
         try:

@@ -153,7 +153,7 @@ def stride_table(kind: str, split: str, result: dict, name: str, target_floor_A:
         near = entry and str(dt) in floor and entry["rmse_A"] <= FLOOR_MARGIN * floor[str(dt)]
         return fmt_ci(entry, "rmse_A") + (" (≈ floor)" if near else "")
 
-    keys = ([SUBMISSION] if SUBMISSION in overall[str(dts[0])] else []) + [b.value for b in STRIDE_BASELINES]
+    keys = ([SUBMISSION] if scored_dts(result) else []) + [b.value for b in STRIDE_BASELINES]
     rows = [[model_label(k, name)] + [cell(dt, k) for dt in dts] for k in keys]
     if floor:
         rows.append(["targets' own error (floor)"] + [f"{floor[str(dt)]:.1e}" if str(dt) in floor else "—" for dt in dts])
@@ -170,11 +170,16 @@ def stride_table(kind: str, split: str, result: dict, name: str, target_floor_A:
     return title + "\n" + table + ("\n" + "\n".join(verdicts(result, name)) if SUBMISSION in keys else "")
 
 
+def scored_dts(result: dict) -> list[int]:
+    """The Δt at which the submission was scored: all of the split's, or a metatomic model's own timestep."""
+    return [dt for dt in result["dt_fs"] if SUBMISSION in result["overall"][str(dt)]]
+
+
 def verdicts(result: dict, name: str, rtol: float = 1e-9) -> list[str]:
-    """One plain line per Δt: which baselines (exact integrator aside) the submission loses to or ties with."""
+    """One plain line per scored Δt: which baselines (exact integrator aside) the submission loses to or ties with."""
     lines = []
     compared = [b for b in STRIDE_BASELINES if b is not Baseline.VERLET_EXACT]
-    for dt in result["dt_fs"]:
+    for dt in scored_dts(result):
         at = result["overall"][str(dt)]
         mine = at[SUBMISSION]["rmse_A"]
         losing = [b.label for b in compared if at[b.value]["rmse_A"] < mine * (1 - rtol)]
@@ -193,10 +198,10 @@ def verdicts(result: dict, name: str, rtol: float = 1e-9) -> list[str]:
 
 def temperature_table(kind: str, split: str, result: dict) -> str:
     """The paper's Table 6 layout: submission RMSE (Å) per temperature and Δt, with CIs."""
-    if result.get("failed") or SUBMISSION not in result["overall"][str(result["dt_fs"][0])]:
+    if result.get("failed") or not scored_dts(result):
         return ""
     dts = result["dt_fs"]
-    rows = [[t] + [fmt_ci(result["per_temperature"][t][str(dt)][SUBMISSION], "rmse_A") for dt in dts] for t in result["per_temperature"]]
+    rows = [[t] + [fmt_ci(result["per_temperature"][t][str(dt)].get(SUBMISSION), "rmse_A") for dt in dts] for t in result["per_temperature"]]
     return (f"split {split} ({kind.upper()} targets): submission RMSE (Å) per temperature, ± = 95 % CI over that temperature's anchors\n"
             + tabulate(rows, headers=["T (K)"] + [f"{dt} fs" for dt in dts], tablefmt="github", disable_numparse=True))
 

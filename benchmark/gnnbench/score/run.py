@@ -95,7 +95,7 @@ def model_strides_fs(model, config, data_strides_fs: list[int], data_species: se
     masses = info.get("masses_u")
     if masses is not None:
         for z in sorted(data_species):
-            own = masses.get(str(z)) if isinstance(masses, dict) else None  # JSON keys: the worker's answer
+            own = masses.get(str(z), masses.get(z)) if isinstance(masses, dict) else None  # str keys: JSON from the worker
             if not isinstance(own, (int, float)) or abs(own - config.mass_amu) > 1e-5 * config.mass_amu:
                 raise SubmissionError(f"{model.path}: the model's mass for Z = {z} is {short(repr(own), 40)} u, the data's "
                                       f"{config.mass_amu} u: a model trained with other masses is not scored on this data")

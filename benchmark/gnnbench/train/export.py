@@ -1,4 +1,4 @@
-"""``gnnbench export CHECKPOINT -o DIR``: a training checkpoint -> submission.pt + metadata.yaml."""
+"""``gnnbench export CHECKPOINT -o DIR [--format ...]``: a training checkpoint -> model file + metadata.yaml."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from pathlib import Path
 import torch
 
 from .. import DATASET_REPO
+from ..generate.config import load_config
 from ..package.manifest import read_manifest
+from ..package.shards import ALUMINIUM_Z
 from ..predict.export import write_submission
 from .config import build_model
 
 
-def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
+def export_checkpoint(checkpoint: Path, out_dir: Path, model_format: str = "torchscript", timestep_fs: float | None = None) -> Path:
+    """A training checkpoint -> a submission folder in ``model_format`` (a metatomic model at ``timestep_fs``,
+    with the masses of the training data's recipe)."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)  # our own checkpoint format
     config = state["config"]
     model = build_model(config)
@@ -33,4 +37,8 @@ def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
         "strides_fs": sorted(set(data["train_strides_fs"])),
         "hardware": config["submission"].get("hardware", f"{platform.machine()} CPU, torch {torch.__version__}"),
     }
-    return write_submission(model.eval(), metadata, out_dir)
+    masses = None
+    if model_format == "metatomic":
+        recipe = load_config(Path(data["root"]) / "recipes" / f"{data['config']}.yaml")
+        masses = {ALUMINIUM_Z: recipe.mass_amu}
+    return write_submission(model.eval(), metadata, out_dir, model_format=model_format, timestep_fs=timestep_fs, masses_u=masses)

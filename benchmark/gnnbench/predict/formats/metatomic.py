@@ -91,7 +91,7 @@ class MetatomicStep:
         self.position_key = "position" if "position" in outputs else "positions"
         self.momentum_key = "momentum" if "momentum" in outputs else "momenta"
         self.options = mta.ModelEvaluationOptions(length_unit="Angstrom", outputs={
-            self.position_key: mta.ModelOutput(per_atom=True), self.momentum_key: mta.ModelOutput(per_atom=True)})
+            self.position_key: mta.ModelOutput(sample_kind="atom"), self.momentum_key: mta.ModelOutput(sample_kind="atom")})
         self.neighbor_lists = vesin.metatomic.neighbor_lists_for_model("angstrom", model)
 
     def _per_atom(self, values, name: str, n: int):
