@@ -35,32 +35,15 @@ import torch
 from torch import Tensor, nn
 
 from baselines.common.graph import radius_graph_pbc
+from baselines.common.layers import GaussianRBF, mlp
 from gnnbench.units import PS_PER_FS
-
-
-def mlp(n_in: int, hidden: int, n_out: int, layer_norm: bool = True) -> nn.Sequential:
-    layers = [nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, n_out)]
-    if layer_norm:
-        layers.append(nn.LayerNorm(n_out))
-    return nn.Sequential(*layers)
-
-
-class GaussianRBF(nn.Module):
-    def __init__(self, low: float, high: float, n: int):
-        super().__init__()
-        centres = torch.linspace(low, high, n)
-        self.register_buffer("centres", centres)
-        self.gamma = 1.0 / float(centres[1] - centres[0]) ** 2
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.exp(-self.gamma * (x.unsqueeze(-1) - self.centres) ** 2)
 
 
 class InteractionStep(nn.Module):
     def __init__(self, latent: int):
         super().__init__()
-        self.edge_mlp = mlp(3 * latent, latent, latent)
-        self.node_mlp = mlp(2 * latent, latent, latent)
+        self.edge_mlp = mlp(3 * latent, latent, latent, layer_norm=True)
+        self.node_mlp = mlp(2 * latent, latent, latent, layer_norm=True)
 
     def forward(self, h: Tensor, e: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
         j, i = edge_index[0], edge_index[1]
@@ -83,10 +66,10 @@ class GNS(nn.Module):
         self.species_embedding = nn.Embedding(max_species, 16)
         self.dt_rbf = GaussianRBF(dt_range_fs[0], dt_range_fs[1], 8)
         self.distance_rbf = GaussianRBF(0.0, cutoff, n_rbf)
-        self.node_encoder = mlp(3 + 16 + 8, latent, latent)
-        self.edge_encoder = mlp(3 + 1 + n_rbf, latent, latent)
+        self.node_encoder = mlp(3 + 16 + 8, latent, latent, layer_norm=True)
+        self.edge_encoder = mlp(3 + 1 + n_rbf, latent, latent, layer_norm=True)
         self.processor = nn.ModuleList([InteractionStep(latent) for _ in range(steps)])
-        self.decoder = mlp(latent, latent, 6, layer_norm=False)
+        self.decoder = mlp(latent, latent, 6)
         if init == "zero":  # the untrained model is exactly constant velocity
             nn.init.zeros_(self.decoder[-1].weight)
             nn.init.zeros_(self.decoder[-1].bias)

@@ -40,24 +40,8 @@ import torch
 from torch import Tensor, nn
 
 from baselines.common.graph import radius_graph_equal_systems, radius_graph_pbc
+from baselines.common.layers import GaussianRBF, mlp
 from gnnbench.units import PS_PER_FS
-
-
-class GaussianRBF(nn.Module):
-    """exp(−γ (x − μ_k)²) on n centres μ_k evenly spaced over [low, high], γ = 1 / spacing²."""
-
-    def __init__(self, low: float, high: float, n: int):
-        super().__init__()
-        centres = torch.linspace(low, high, n)
-        self.register_buffer("centres", centres)
-        self.gamma = 1.0 / float(centres[1] - centres[0]) ** 2
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.exp(-self.gamma * (x.unsqueeze(-1) - self.centres) ** 2)
-
-
-def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, n_out))
 
 
 class PairForce(nn.Module):

@@ -37,7 +37,7 @@ from ase.data import atomic_masses
 from torch import Tensor, nn
 
 from baselines.common.graph import radius_graph_pbc
-from baselines.pairforce.model import GaussianRBF, mlp
+from baselines.common.layers import GaussianRBF, mlp
 from gnnbench.units import FTM2V, PS_PER_FS
 
 
