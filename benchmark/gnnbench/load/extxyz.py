@@ -57,10 +57,12 @@ def frames_at_stride(split: SplitFrames, dt_fs: int) -> list[ase.Atoms]:
 
 
 FLASHMD_CPU_MODEL = {"d_pet": 32, "d_head": 32, "d_node": 64, "d_feedforward": 64, "num_heads": 4, "num_attention_layers": 1,
-                     "num_gnn_layers": 2, "cutoff": 4.5}
+                     "num_gnn_layers": 2, "cutoff": 4.5, "predict_momenta_as_difference": True}
 """FlashMD sized for a CPU: 201,740 parameters (metatrain 2026.3.1 prints the count). metatrain's
 defaults (d_pet 128, d_head 128, d_node 512, d_feedforward 256, 8 heads, 2 attention layers, 3 GNN
-layers) are its GPU size, 12.6 M parameters with only d_pet and the GNN layers made smaller."""
+layers) are its GPU size, 12.6 M parameters with only d_pet and the GNN layers made smaller.
+Momenta are learned as the change over the step (as positions always are): on mini at 10 fs this
+took the validation position RMSE after 13 epochs from 4.3e-3 to 3.0e-3 Å (metatrain's per-component figure)."""
 
 
 def flashmd_options(xyz_name: str, dt_fs: int, validation_name: str | None = None, epochs: int = 25, batch_size: int = 8,
